@@ -1,0 +1,223 @@
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils import timezone
+
+
+class CaseCategory(models.TextChoices):
+    VOUCHER_EXPIRED = "voucher_expired", "Voucher expired"
+    LATE_DELIVERY = "late_delivery", "Late delivery"
+    LOST_PARCEL = "lost_parcel", "Lost parcel"
+    WRONG_ITEM = "wrong_item", "Wrong item"
+    INCOMPLETE_ORDER = "incomplete_order", "Incomplete order"
+    DEFECTIVE_ITEM = "defective_item", "Defective item"
+    COD_MISMATCH = "cod_mismatch", "COD mismatch"
+    NOT_COLLECTED = "not_collected", "Not collected"
+    BROKEN_PROMISE = "broken_promise", "Broken promise"
+    OTHER = "other", "Other"
+
+
+class CaseChannel(models.TextChoices):
+    EMAIL = "email", "Email"
+    PHONE = "phone", "Phone"
+    COUNTER = "counter", "Counter"
+    WEB = "web", "Web"
+    SYSTEM = "system", "Detected by the system"
+
+
+class CaseStatus(models.TextChoices):
+    NEW = "new", "New"
+    OPEN = "open", "Open"
+    WAITING_ON_SHOP = "waiting_on_shop", "Waiting on shop"
+    WAITING_ON_CUSTOMER = "waiting_on_customer", "Waiting on customer"
+    RESOLVED = "resolved", "Resolved"
+    CLOSED = "closed", "Closed"
+
+
+OPEN_STATUSES = (CaseStatus.NEW, CaseStatus.OPEN, CaseStatus.WAITING_ON_SHOP, CaseStatus.WAITING_ON_CUSTOMER)
+
+
+class Case(models.Model):
+    """A customer's problem, from arrival to resolution.
+
+    The primary key is the arrival number: allocated by the database in arrival order, strictly increasing.
+    The queue orders by (arrived_at, arrival_number); the customer's spend plays no part in it.
+    """
+
+    arrival_number = models.BigAutoField(primary_key=True)
+    customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="cases")
+    order = models.ForeignKey("orders.Order", null=True, blank=True, on_delete=models.PROTECT, related_name="cases")
+    shipment = models.ForeignKey(
+        "orders.Shipment", null=True, blank=True, on_delete=models.PROTECT, related_name="cases"
+    )
+    voucher = models.ForeignKey(
+        "vouchers.Voucher", null=True, blank=True, on_delete=models.PROTECT, related_name="cases"
+    )
+    category = models.CharField(max_length=20, choices=CaseCategory.choices)
+    channel = models.CharField(max_length=10, choices=CaseChannel.choices)
+    status = models.CharField(max_length=20, choices=CaseStatus.choices, default=CaseStatus.NEW)
+    subject = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="owned_cases"
+    )
+    arrived_at = models.DateTimeField(default=timezone.now)
+    first_response_due_at = models.DateTimeField()
+    resolution_due_at = models.DateTimeField()
+    first_responded_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["arrived_at", "arrival_number"]
+        indexes = [
+            models.Index(fields=["status", "arrived_at", "arrival_number"], name="case_queue_idx"),
+            models.Index(fields=["owner", "status"], name="case_owner_status_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(category__in=CaseCategory.values), name="case_category_known"),
+            models.CheckConstraint(condition=models.Q(channel__in=CaseChannel.values), name="case_channel_known"),
+            models.CheckConstraint(condition=models.Q(status__in=CaseStatus.values), name="case_status_known"),
+            models.CheckConstraint(
+                condition=models.Q(first_response_due_at__gte=models.F("arrived_at"))
+                & models.Q(resolution_due_at__gte=models.F("arrived_at")),
+                name="case_due_after_arrival",
+            ),
+        ]
+
+    def __str__(self):
+        return f"#{self.arrival_number} {self.subject}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+    def clean(self):
+        errors = {}
+        if self.order_id and self.customer_id and self.order.customer_id != self.customer_id:
+            errors["order"] = "This order belongs to another customer."
+        if self.shipment_id and self.order_id and self.shipment.order_id != self.order_id:
+            errors["shipment"] = "This shipment belongs to another order."
+        if self.voucher_id and self.customer_id and self.voucher.holder_id not in (None, self.customer_id):
+            errors["voucher"] = "This voucher is held by another customer."
+        if errors:
+            raise ValidationError(errors)
+
+
+class CaseEventKind(models.TextChoices):
+    CREATED = "created", "Case opened"
+    NOTE = "note", "Note"
+    EMAIL_IN = "email_in", "Email received"
+    EMAIL_OUT = "email_out", "Email sent"
+    CALL = "call", "Call"
+    STATUS_CHANGED = "status_changed", "Status changed"
+    OWNER_CHANGED = "owner_changed", "Owner changed"
+    PROMISE_MADE = "promise_made", "Promise made"
+    PROMISE_KEPT = "promise_kept", "Promise kept"
+    PROMISE_BROKEN = "promise_broken", "Promise broken"
+    REMEDY_PROPOSED = "remedy_proposed", "Remedy proposed"
+    REMEDY_APPLIED = "remedy_applied", "Remedy applied"
+    REMEDY_APPROVED = "remedy_approved", "Remedy approved"
+    REMEDY_REJECTED = "remedy_rejected", "Remedy rejected"
+    DETECTED = "detected", "Detected by the system"
+    NOTIFICATION_FAILED = "notification_failed", "Notification failed"
+
+
+class AppendOnlyQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise PermissionError("The case timeline is append-only: events are never updated.")
+
+    def delete(self):
+        raise PermissionError("The case timeline is append-only: events are never deleted.")
+
+
+class CaseEvent(models.Model):
+    """The append-only timeline. Also guarded by a PostgreSQL trigger (cases/migrations/0002)."""
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="events")
+    kind = models.CharField(max_length=24, choices=CaseEventKind.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        help_text="Empty when caseapp itself acted.",
+    )
+    occurred_at = models.DateTimeField(default=timezone.now)
+    text = models.TextField(blank=True)
+    data = models.JSONField(default=dict, blank=True)
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["occurred_at", "id"]
+        indexes = [models.Index(fields=["case", "occurred_at"], name="case_event_case_time_idx")]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(kind__in=CaseEventKind.values), name="case_event_kind_known")
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} on #{self.case_id}"
+
+    @property
+    def actor_name(self) -> str:
+        return self.actor.get_username() if self.actor_id else "caseapp"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None and not self._state.adding:
+            raise PermissionError("The case timeline is append-only: events are never updated.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError("The case timeline is append-only: events are never deleted.")
+
+
+class PromiseStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    KEPT = "kept", "Kept"
+    BROKEN = "broken", "Broken"
+
+
+class Promise(models.Model):
+    """Something promised to the customer: what, by whom, by when, and who must keep it."""
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="promises")
+    description = models.TextField()
+    made_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    made_by_name = models.CharField(
+        max_length=120, blank=True, help_text="Who made it, when not a caseapp user (e.g. 'Regional VP')."
+    )
+    made_at = models.DateTimeField(default=timezone.now)
+    due_at = models.DateTimeField()
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="promises_owned")
+    status = models.CharField(max_length=8, choices=PromiseStatus.choices, default=PromiseStatus.OPEN)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    overdue_alerted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["due_at", "id"]
+        indexes = [models.Index(fields=["status", "due_at"], name="promise_status_due_idx")]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(status__in=PromiseStatus.values), name="promise_status_known"),
+            models.CheckConstraint(condition=~models.Q(description=""), name="promise_has_description"),
+            models.CheckConstraint(
+                condition=models.Q(made_by__isnull=False) | ~models.Q(made_by_name=""), name="promise_has_maker"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.description[:60]} (due {self.due_at:%Y-%m-%d %H:%M})"
+
+    @property
+    def is_overdue(self) -> bool:
+        return self.status == PromiseStatus.OPEN and self.due_at < timezone.now()
+
+    def clean(self):
+        errors = {}
+        if not (self.description or "").strip():
+            errors["description"] = "Say what was promised."
+        if not self.made_by_id and not (self.made_by_name or "").strip():
+            errors["made_by_name"] = "Say who made the promise."
+        if self.due_at and self.made_at and self.due_at < self.made_at:
+            errors["due_at"] = "A promise cannot be due before it was made."
+        if errors:
+            raise ValidationError(errors)

@@ -1,0 +1,174 @@
+"""Business actions on cases and promises: each one transaction, each leaving its mark on the timeline."""
+
+from datetime import datetime
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from .models import OPEN_STATUSES, Case, CaseEvent, CaseEventKind, CaseStatus, Promise, PromiseStatus
+
+
+def case_event_append(*, case: Case, kind: str, text: str = "", actor=None, data: dict | None = None,
+                      occurred_at: datetime | None = None) -> CaseEvent:
+    """Add one event to a case's timeline (callers hold the transaction)."""
+    return CaseEvent.objects.create(
+        case=case, kind=kind, text=text, actor=actor, data=data or {}, occurred_at=occurred_at or timezone.now()
+    )
+
+
+@transaction.atomic
+def case_open(
+    *, customer, category: str, channel: str, subject: str, description: str = "", order=None, shipment=None,
+    voucher=None, arrived_at: datetime | None = None, owner=None, opened_by=None, detection: dict | None = None,
+) -> Case:
+    """Open a case. Its due times come from the service levels in settings, never from the customer's spend."""
+    arrived_at = arrived_at or timezone.now()
+    case = Case(
+        customer=customer, category=category, channel=channel, subject=subject.strip(), description=description,
+        order=order, shipment=shipment, voucher=voucher, arrived_at=arrived_at, owner=owner,
+        first_response_due_at=arrived_at + settings.CASE_FIRST_RESPONSE_SLA,
+        resolution_due_at=arrived_at + settings.CASE_RESOLUTION_SLA,
+    )
+    case.full_clean()
+    case.save()
+    case_event_append(
+        case=case, kind=CaseEventKind.DETECTED if detection else CaseEventKind.CREATED, actor=opened_by,
+        text=subject, data=detection or {"channel": channel}, occurred_at=arrived_at,
+    )
+    return case
+
+
+@transaction.atomic
+def case_assign(*, case: Case, owner, by=None) -> Case:
+    case = Case.objects.select_for_update().get(pk=case.pk)
+    if case.owner_id == (owner.pk if owner else None):
+        return case
+    previous = case.owner.get_username() if case.owner_id else None
+    case.owner = owner
+    case.save(update_fields=["owner", "updated_at"])
+    case_event_append(
+        case=case, kind=CaseEventKind.OWNER_CHANGED, actor=by,
+        text=f"Owner: {owner.get_username() if owner else 'nobody'}",
+        data={"from": previous, "to": owner.get_username() if owner else None},
+    )
+    return case
+
+
+@transaction.atomic
+def case_take_next(*, agent) -> Case | None:
+    """Give the agent the oldest unowned open case. Two agents pressing at once get two different cases."""
+    case = (
+        Case.objects.select_for_update(skip_locked=True)
+        .filter(owner__isnull=True, status__in=OPEN_STATUSES)
+        .order_by("arrived_at", "arrival_number")
+        .first()
+    )
+    if case is None:
+        return None
+    case.owner = agent
+    fields = ["owner", "updated_at"]
+    if case.status == CaseStatus.NEW:
+        case.status = CaseStatus.OPEN
+        fields.append("status")
+    case.save(update_fields=fields)
+    case_event_append(case=case, kind=CaseEventKind.OWNER_CHANGED, actor=agent,
+                      text=f"Taken by {agent.get_username()}", data={"to": agent.get_username(), "take_next": True})
+    return case
+
+
+ALLOWED_TRANSITIONS = {
+    CaseStatus.NEW: {CaseStatus.OPEN, CaseStatus.WAITING_ON_SHOP, CaseStatus.WAITING_ON_CUSTOMER, CaseStatus.RESOLVED,
+                     CaseStatus.CLOSED},
+    CaseStatus.OPEN: {CaseStatus.WAITING_ON_SHOP, CaseStatus.WAITING_ON_CUSTOMER, CaseStatus.RESOLVED,
+                      CaseStatus.CLOSED},
+    CaseStatus.WAITING_ON_SHOP: {CaseStatus.OPEN, CaseStatus.WAITING_ON_CUSTOMER, CaseStatus.RESOLVED,
+                                 CaseStatus.CLOSED},
+    CaseStatus.WAITING_ON_CUSTOMER: {CaseStatus.OPEN, CaseStatus.WAITING_ON_SHOP, CaseStatus.RESOLVED,
+                                     CaseStatus.CLOSED},
+    CaseStatus.RESOLVED: {CaseStatus.OPEN, CaseStatus.CLOSED},  # reopen allowed
+    CaseStatus.CLOSED: {CaseStatus.OPEN},  # reopen allowed
+}
+
+
+@transaction.atomic
+def case_change_status(*, case: Case, status: str, by=None, reason: str = "") -> Case:
+    case = Case.objects.select_for_update().get(pk=case.pk)
+    if status not in CaseStatus.values:
+        raise ValidationError({"status": f"{status!r} is not a case status."})
+    if status == case.status:
+        return case
+    if status not in ALLOWED_TRANSITIONS[case.status]:
+        raise ValidationError({"status": f"A {case.get_status_display().lower()} case cannot become {status}."})
+    previous = case.status
+    case.status = status
+    fields = ["status", "updated_at"]
+    now = timezone.now()
+    if status in (CaseStatus.RESOLVED, CaseStatus.CLOSED) and not case.resolved_at:
+        case.resolved_at = now
+        fields.append("resolved_at")
+    if status == CaseStatus.OPEN and previous in (CaseStatus.RESOLVED, CaseStatus.CLOSED):
+        case.resolved_at = None
+        case.resolution_due_at = max(case.resolution_due_at, now + settings.CASE_RESOLUTION_SLA)
+        fields += ["resolved_at", "resolution_due_at"]
+    case.save(update_fields=fields)
+    case_event_append(case=case, kind=CaseEventKind.STATUS_CHANGED, actor=by, text=reason,
+                      data={"from": previous, "to": status, "reopened": previous in (CaseStatus.RESOLVED,
+                                                                                    CaseStatus.CLOSED)})
+    return case
+
+
+@transaction.atomic
+def case_note_add(*, case: Case, text: str, by, kind: str = CaseEventKind.NOTE) -> CaseEvent:
+    if not (text or "").strip():
+        raise ValidationError({"text": "A note cannot be empty."})
+    if kind not in (CaseEventKind.NOTE, CaseEventKind.CALL, CaseEventKind.EMAIL_IN):
+        raise ValidationError({"kind": f"{kind!r} is not something an agent records by hand."})
+    case = Case.objects.select_for_update().get(pk=case.pk)
+    event = case_event_append(case=case, kind=kind, text=text.strip(), actor=by)
+    if kind == CaseEventKind.CALL and case.first_responded_at is None:  # a call answers the customer
+        case.first_responded_at = event.occurred_at
+        case.save(update_fields=["first_responded_at", "updated_at"])
+    return event
+
+
+def case_mark_first_response(*, case: Case, at: datetime | None = None) -> None:
+    """Record the first answer to the customer (an email out or a call), once."""
+    Case.objects.filter(pk=case.pk, first_responded_at__isnull=True).update(first_responded_at=at or timezone.now())
+
+
+@transaction.atomic
+def promise_record(
+    *, case: Case, description: str, due_at: datetime, owner, made_by=None, made_by_name: str = "",
+    made_at: datetime | None = None,
+) -> Promise:
+    """Record a promise made to the customer, so a colleague can neither forget nor deny it."""
+    promise = Promise(
+        case=case, description=(description or "").strip(), due_at=due_at, owner=owner, made_by=made_by,
+        made_by_name=(made_by_name or "").strip(), made_at=made_at or timezone.now(),
+    )
+    promise.full_clean()
+    promise.save()
+    maker = made_by_name or (made_by.get_username() if made_by else "")
+    case_event_append(
+        case=case, kind=CaseEventKind.PROMISE_MADE, actor=made_by,
+        text=f"{maker} promised: {promise.description} (due {timezone.localtime(due_at):%Y-%m-%d %H:%M})",
+        data={"promise_id": promise.pk, "owner": owner.get_username(), "due_at": due_at.isoformat()},
+    )
+    return promise
+
+
+@transaction.atomic
+def promise_close(*, promise: Promise, kept: bool, by=None, note: str = "") -> Promise:
+    promise = Promise.objects.select_for_update().get(pk=promise.pk)
+    if promise.status != PromiseStatus.OPEN:
+        raise ValidationError({"status": f"This promise is already {promise.status}."})
+    promise.status = PromiseStatus.KEPT if kept else PromiseStatus.BROKEN
+    promise.closed_at = timezone.now()
+    promise.save(update_fields=["status", "closed_at"])
+    case_event_append(
+        case=promise.case, kind=CaseEventKind.PROMISE_KEPT if kept else CaseEventKind.PROMISE_BROKEN, actor=by,
+        text=note or promise.description, data={"promise_id": promise.pk},
+    )
+    return promise

@@ -1,0 +1,159 @@
+"""Business actions on orders and shipments: each one transaction, keyword-only arguments."""
+
+from datetime import date, datetime
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from caseapp.money import ZERO, to_money, validate_currency
+
+from .models import (
+    Courier,
+    Order,
+    OrderLine,
+    OrderStatus,
+    PaymentMethod,
+    Shipment,
+    ShipmentEvent,
+    ShipmentStatus,
+)
+
+
+@transaction.atomic
+def order_create(
+    *, number: str, customer, placed_at: datetime, currency: str, lines: list[dict], payment_method: str,
+    shipping_amount="0", cod_quoted_amount=None, promised_delivery_date: date | None = None,
+    is_date_critical: bool = False, occasion: str = "", status: str = OrderStatus.PLACED, **extra,
+) -> Order:
+    """Create an order with its lines; the total is computed here from the lines and shipping."""
+    validate_currency(currency)
+    if not lines:
+        raise ValidationError({"lines": "An order needs at least one line."})
+    shipping = to_money(shipping_amount)
+    parsed = []
+    for index, line in enumerate(lines):
+        try:
+            quantity = int(line["quantity"])
+            unit_price = to_money(line["unit_price"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValidationError({"lines": f"Line {index + 1}: quantity and unit price are required."}) from exc
+        except ValidationError as exc:
+            raise ValidationError({"lines": f"Line {index + 1}: {exc.messages[0]}"}) from exc
+        if quantity < 1:
+            raise ValidationError({"lines": f"Line {index + 1}: quantity must be at least 1."})
+        if unit_price < 0:
+            raise ValidationError({"lines": f"Line {index + 1}: a unit price cannot be negative."})
+        parsed.append((line, quantity, unit_price))
+    total = shipping + sum((quantity * price for _, quantity, price in parsed), ZERO)
+    order = Order(
+        number=number, customer=customer, placed_at=placed_at, currency=currency, payment_method=payment_method,
+        shipping_amount=shipping, total=total,
+        cod_quoted_amount=to_money(cod_quoted_amount) if cod_quoted_amount is not None else None,
+        promised_delivery_date=promised_delivery_date, is_date_critical=is_date_critical, occasion=occasion,
+        status=status, **extra,
+    )
+    order.full_clean()
+    order.save()
+    for line, quantity, unit_price in parsed:
+        row = OrderLine(
+            order=order, sku=line.get("sku", ""), name=line.get("name", ""), quantity=quantity,
+            unit_price=unit_price, variant=line.get("variant", ""),
+        )
+        row.full_clean(exclude=["order"])
+        row.save()
+    return order
+
+
+def order_cod_due(order: Order):
+    """What the customer should pay on delivery: the quoted amount (None unless cash on delivery)."""
+    return order.cod_quoted_amount if order.payment_method == PaymentMethod.CASH_ON_DELIVERY else None
+
+
+@transaction.atomic
+def shipment_create(
+    *, order: Order, courier: Courier, tracking_number: str, handed_over_at: datetime | None = None,
+    estimated_delivery: date | None = None, cod_amount=None, is_replacement: bool = False,
+    status: str = ShipmentStatus.CREATED,
+) -> Shipment:
+    shipment = Shipment(
+        order=order, courier=courier, tracking_number=tracking_number, handed_over_at=handed_over_at,
+        estimated_delivery=estimated_delivery, cod_amount=to_money(cod_amount) if cod_amount is not None else None,
+        is_replacement=is_replacement, status=status,
+    )
+    shipment.full_clean()
+    shipment.save()
+    return shipment
+
+
+# Courier event codes that move the shipment to a new status.
+EVENT_CODE_STATUS = {
+    "handed_over": ShipmentStatus.IN_TRANSIT,
+    "in_transit": ShipmentStatus.IN_TRANSIT,
+    "out_for_delivery": ShipmentStatus.IN_TRANSIT,
+    "delayed": ShipmentStatus.DELAYED,
+    "delivered": ShipmentStatus.DELIVERED,
+    "lost": ShipmentStatus.LOST,
+    "returned": ShipmentStatus.RETURNED,
+    "refused": ShipmentStatus.REFUSED,
+    "not_collected": ShipmentStatus.NOT_COLLECTED,
+}
+
+
+@transaction.atomic
+def shipment_event_record(
+    *, tracking_number: str, external_id: str, occurred_at: datetime, code: str, courier: Courier | None = None,
+    text: str = "", location: str = "", raw: dict | None = None, estimated_delivery: date | None = None,
+) -> tuple[ShipmentEvent, bool]:
+    """Store one courier tracking event, once. Returns (event, created)."""
+    shipments = Shipment.objects.select_for_update().filter(tracking_number=tracking_number)
+    if courier is not None:
+        shipments = shipments.filter(courier=courier)
+    shipment = shipments.first()
+    if shipment is None:
+        raise ValidationError({"tracking_number": f"No shipment has tracking number {tracking_number!r}."})
+    if not external_id:
+        raise ValidationError({"external_id": "A courier event needs its own id, to store it only once."})
+    existing = ShipmentEvent.objects.filter(shipment=shipment, external_id=external_id).first()
+    if existing:
+        return existing, False
+    event = ShipmentEvent(
+        shipment=shipment, external_id=external_id, occurred_at=occurred_at, code=code, text=text,
+        location=location, raw=raw or {},
+    )
+    event.full_clean(exclude=["shipment"], validate_unique=False)
+    try:
+        with transaction.atomic():
+            event.save()
+    except IntegrityError:  # the same event arrived twice at once
+        return ShipmentEvent.objects.get(shipment=shipment, external_id=external_id), False
+    fields = []
+    new_status = EVENT_CODE_STATUS.get(code)
+    if new_status and shipment.status != ShipmentStatus.DELIVERED:
+        shipment.status = new_status
+        fields.append("status")
+        if new_status == ShipmentStatus.DELIVERED:
+            shipment.delivered_at = occurred_at
+            fields.append("delivered_at")
+        if code == "handed_over" and not shipment.handed_over_at:
+            shipment.handed_over_at = occurred_at
+            fields.append("handed_over_at")
+    if estimated_delivery:
+        shipment.estimated_delivery = estimated_delivery
+        fields.append("estimated_delivery")
+    if fields:
+        shipment.save(update_fields=fields)
+    return event, True
+
+
+def shipment_days_late(shipment: Shipment, *, today: date | None = None) -> int:
+    """Days past the promised date: delivered late, or still on the way after it."""
+    promised = shipment.order.promised_delivery_date
+    if not promised:
+        return 0
+    if shipment.delivered_at:
+        arrived = timezone.localdate(shipment.delivered_at)
+    else:
+        today = today or timezone.localdate()
+        arrived = max(today, shipment.estimated_delivery or today)
+    return max((arrived - promised).days, 0)

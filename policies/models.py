@@ -1,0 +1,117 @@
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils import timezone
+
+from caseapp.money import CurrencyField, MoneyField, currency_check
+
+
+class PolicyVersion(models.Model):
+    """An immutable version of the remedy policy document. Exactly one is active at a time."""
+
+    number = models.PositiveIntegerField(unique=True)
+    document = models.JSONField(help_text="The rules; see policies/engine.py for the format.")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    note = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    is_active = models.BooleanField(default=False)
+    activated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_active"], condition=models.Q(is_active=True), name="policy_one_active_version"
+            ),
+            models.CheckConstraint(condition=models.Q(number__gte=1), name="policy_number_positive"),
+        ]
+
+    def __str__(self):
+        return f"Policy v{self.number}" + (" (active)" if self.is_active else "")
+
+
+class RemedyKind(models.TextChoices):
+    EXTEND_VOUCHER = "extend_voucher", "Extend voucher"
+    DISCOUNT = "discount", "Discount"
+    REFUND = "refund", "Refund"
+    REPLACEMENT = "replacement", "Replacement shipment"
+    ABSORB_COST = "absorb_cost", "Absorb cost"
+    CORRECT_COD = "correct_cod", "Correct COD amount"
+    FREE_ITEM = "free_item", "Free item"
+    CALLBACK = "callback", "Call-back promise"
+    MANAGER_OVERRIDE = "manager_override", "Manager override"
+
+
+class RemedyStatus(models.TextChoices):
+    PENDING_APPROVAL = "pending_approval", "Waiting for approval"
+    APPROVED = "approved", "Approved"
+    APPLIED = "applied", "Applied"
+    REJECTED = "rejected", "Rejected"
+
+
+class Budget(models.TextChoices):
+    MARKETING = "marketing", "Marketing"
+    CUSTOMER_CARE = "customer_care", "Customer care"
+    LOGISTICS = "logistics", "Logistics"
+    QUALITY = "quality", "Quality (shop's own mistakes)"
+
+
+class Remedy(models.Model):
+    """The ledger of what a case cost and why. One row per applied (or pending) proposal, ever."""
+
+    case = models.ForeignKey("cases.Case", on_delete=models.PROTECT, related_name="remedies")
+    customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="remedies")
+    kind = models.CharField(max_length=20, choices=RemedyKind.choices)
+    parameters = models.JSONField(default=dict, blank=True)
+    amount = MoneyField(default=0)
+    currency = CurrencyField()
+    budget = models.CharField(max_length=16, choices=Budget.choices, default=Budget.CUSTOMER_CARE)
+    recoverable_from = models.ForeignKey(
+        "orders.Courier", null=True, blank=True, on_delete=models.PROTECT, related_name="recoverable_remedies"
+    )
+    policy_version = models.ForeignKey(
+        PolicyVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="remedies"
+    )
+    rule_id = models.CharField(max_length=80, blank=True)
+    rationale = models.TextField()
+    proposal_key = models.CharField(
+        max_length=200, unique=True, help_text="Idempotency key: the same proposal is applied once, ever."
+    )
+    status = models.CharField(max_length=20, choices=RemedyStatus.choices)
+    needs_approval = models.BooleanField(default=False)
+    proposed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    proposed_at = models.DateTimeField(default=timezone.now)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_reason = models.TextField(blank=True)
+    applied_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-proposed_at", "id"]
+        verbose_name_plural = "remedies"
+        indexes = [
+            models.Index(fields=["status", "proposed_at"], name="remedy_status_time_idx"),
+            models.Index(fields=["customer", "applied_at"], name="remedy_customer_applied_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(amount__gte=0), name="remedy_amount_not_negative"),
+            models.CheckConstraint(condition=models.Q(kind__in=RemedyKind.values), name="remedy_kind_known"),
+            models.CheckConstraint(condition=models.Q(status__in=RemedyStatus.values), name="remedy_status_known"),
+            models.CheckConstraint(condition=~models.Q(rationale=""), name="remedy_has_rationale"),
+            models.CheckConstraint(
+                condition=~models.Q(status="rejected") | ~models.Q(decision_reason=""),
+                name="remedy_rejection_has_reason",
+            ),
+            currency_check("currency", "remedy_currency_iso"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.amount} {self.currency} on #{self.case_id}"
+
+    def clean(self):
+        if self.decided_by_id and self.proposed_by_id and self.decided_by_id == self.proposed_by_id:
+            raise ValidationError({"decided_by": "Nobody approves or rejects their own remedy."})
