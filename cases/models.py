@@ -156,10 +156,6 @@ class CaseEvent(models.Model):
     def __str__(self):
         return f"{self.get_kind_display()} on #{self.case_id}"
 
-    @property
-    def actor_name(self) -> str:
-        return self.actor.get_username() if self.actor_id else "caseapp"
-
     def save(self, *args, **kwargs):
         if self.pk is not None and not self._state.adding:
             raise PermissionError("The case timeline is append-only: events are never updated.")
@@ -167,6 +163,10 @@ class CaseEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise PermissionError("The case timeline is append-only: events are never deleted.")
+
+    @property
+    def actor_name(self) -> str:
+        return self.actor.get_username() if self.actor_id else "caseapp"
 
 
 class PromiseStatus(models.TextChoices):

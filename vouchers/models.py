@@ -89,6 +89,9 @@ class VoucherRedemption(models.Model):
         ordering = ["redeemed_at", "id"]
         constraints = [models.CheckConstraint(condition=models.Q(amount__gt=0), name="redemption_amount_positive")]
 
+    def __str__(self):
+        return f"{self.amount} from {self.voucher_id} on {self.redeemed_at:%Y-%m-%d}"
+
 
 class VoucherExtension(models.Model):
     voucher = models.ForeignKey(Voucher, on_delete=models.PROTECT, related_name="extensions")
@@ -109,6 +112,9 @@ class VoucherExtension(models.Model):
             ),
             models.CheckConstraint(condition=~models.Q(reason=""), name="extension_has_reason"),
         ]
+
+    def __str__(self):
+        return f"{self.previous_valid_until} → {self.new_valid_until}"
 
     def clean(self):
         if self.new_valid_until and self.previous_valid_until and self.new_valid_until <= self.previous_valid_until:

@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Installs what the tests need and runs them: ./scripts/test.sh [pytest arguments]
+# With nothing set, tests use SQLite and kombu's filesystem broker; set DATABASE_URL and REDIS_URL
+# (as .ci/run does) to run them against PostgreSQL and Redis.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./scripts/install.sh test
+exec .venv/bin/python -m pytest "$@"
