@@ -1,6 +1,6 @@
 from django.contrib import admin
 from django.http import JsonResponse
-from django.urls import path
+from django.urls import include, path
 
 
 def health(request):
@@ -10,4 +10,7 @@ def health(request):
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("health/", health, name="health"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("", include("dashboard.auth_urls")),
+    path("", include("dashboard.urls")),
 ]
