@@ -94,11 +94,10 @@ def _invalid(request, case, **forms):
 
 
 def _service_error(request, case, error: ValidationError, form=None, form_name=None):
+    messages.error(request, " ".join(error.messages))
     if form is not None and hasattr(error, "error_dict"):
         for field, errs in error.message_dict.items():
             form.add_error(field if field in form.fields else None, errs)
-    else:
-        messages.error(request, " ".join(error.messages))
     forms = {form_name: form} if form_name else {}
     return render(request, "dashboard/case.html", case_context(request, case, **forms), status=400)
 
