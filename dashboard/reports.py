@@ -12,6 +12,7 @@ from django.db import connection
 from django.db.models import CharField, Count, F, Sum, Value
 from django.db.models.functions import Coalesce, TruncMonth
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from cases.models import CaseCategory
 from customers.selectors import SPENDING_ORDER_STATUSES
@@ -81,13 +82,13 @@ def cost_by(dimension: str, period: ReportPeriod) -> list[dict]:
         if dimension == "month":
             label = timezone.localtime(group).strftime("%Y-%m") if isinstance(group, datetime) else str(group)
         else:
-            label = str(labels.get(group, group))
+            label = gettext(str(labels.get(group, group)))
         result.append({
             "key": group if dimension != "month" else label,
             "label": label,
             "currency": row["currency"],
             "budget": row["budget"],
-            "budget_label": str(budgets.get(row["budget"], row["budget"])),
+            "budget_label": gettext(str(budgets.get(row["budget"], row["budget"]))),
             "count": row["count"],
             "cost": row["cost"],
         })

@@ -11,7 +11,7 @@ from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _l
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from policies.models import PolicyVersion, Remedy, RemedyStatus
@@ -23,8 +23,8 @@ from .proposals import ensure_not_own, policy_services
 class DecisionForm(forms.Form):
     APPROVE = "approve"
     REJECT = "reject"
-    decision = forms.ChoiceField(choices=[(APPROVE, _l("Approve")), (REJECT, _l("Reject"))])
-    reason = forms.CharField(label=_l("Reason"), required=False, max_length=2000)
+    decision = forms.ChoiceField(choices=[(APPROVE, gettext_lazy("Approve")), (REJECT, gettext_lazy("Reject"))])
+    reason = forms.CharField(label=gettext_lazy("Reason"), required=False, max_length=2000)
 
     def clean(self):
         data = super().clean()
@@ -85,8 +85,8 @@ def _document_text(version) -> str:
 
 
 class ReplayForm(forms.Form):
-    date_from = forms.DateField(label=_l("From"), widget=forms.DateInput(attrs={"type": "date"}))
-    date_to = forms.DateField(label=_l("To"), widget=forms.DateInput(attrs={"type": "date"}))
+    date_from = forms.DateField(label=gettext_lazy("From"), widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = forms.DateField(label=gettext_lazy("To"), widget=forms.DateInput(attrs={"type": "date"}))
 
     def clean(self):
         data = super().clean()

@@ -11,7 +11,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _l
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from caseapp.money import ISO_4217_CODES, to_money
@@ -31,10 +31,10 @@ def policy_services():
 
 
 class OverrideForm(forms.Form):
-    kind = forms.ChoiceField(label=_l("Remedy"), choices=RemedyKind.choices, initial=RemedyKind.MANAGER_OVERRIDE)
-    amount = forms.CharField(label=_l("Amount"), required=False, initial="0")
-    currency = forms.CharField(label=_l("Currency"), max_length=3, required=False)
-    reason = forms.CharField(label=_l("Reason (required)"), widget=forms.Textarea(attrs={"rows": 2}),
+    kind = forms.ChoiceField(label=gettext_lazy("Remedy"), choices=RemedyKind.choices, initial=RemedyKind.MANAGER_OVERRIDE)
+    amount = forms.CharField(label=gettext_lazy("Amount"), required=False, initial="0")
+    currency = forms.CharField(label=gettext_lazy("Currency"), max_length=3, required=False)
+    reason = forms.CharField(label=gettext_lazy("Reason (required)"), widget=forms.Textarea(attrs={"rows": 2}),
                              max_length=2000)
 
     def clean_amount(self):

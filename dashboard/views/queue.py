@@ -30,9 +30,9 @@ def queue(request):
         "page": page,
         "cases": page.object_list,
         "counts": counts,
-        "status_counts": [(value, label, counts[f"status:{value}"]) for value, label in CaseStatus.choices],
-        "category_counts": [(value, label, counts[f"category:{value}"]) for value, label in CaseCategory.choices],
-        "channel_counts": [(value, label, counts[f"channel:{value}"]) for value, label in CaseChannel.choices],
+        "status_counts": [(value, _(label), counts[f"status:{value}"]) for value, label in CaseStatus.choices],
+        "category_counts": [(value, _(label), counts[f"category:{value}"]) for value, label in CaseCategory.choices],
+        "channel_counts": [(value, _(label), counts[f"channel:{value}"]) for value, label in CaseChannel.choices],
     }
     template = "dashboard/_queue_table.html" if request.htmx else "dashboard/queue.html"
     return render(request, template, context)

@@ -100,11 +100,20 @@ def test_manager_opens_manager_pages(manager_client, name):
     assert response.status_code == 200
 
 
-def test_pages_are_translated(agent_client):
-    # given the Romanian interface
-    agent_client.post(reverse("set_language"), {"language": "ro", "next": "/"})
+@pytest.mark.parametrize("language, phrase, category", [
+    ("ro", "Preia următorul caz", "Altele"),
+    ("ru", "Взять следующее обращение", "Другое"),
+    ("it", "Prendi il prossimo caso", "Altro"),
+])
+def test_pages_are_translated(agent_client, language, phrase, category):
+    # given a case, and the interface in another language
+    from tests.factories import CaseFactory
+
+    CaseFactory()
+    agent_client.post(reverse("set_language"), {"language": language, "next": "/"})
     # when
-    response = agent_client.get(reverse("dashboard:queue"), HTTP_ACCEPT_LANGUAGE="ro")
-    # then
-    assert 'lang="ro"' in response.content.decode()
-    assert "Preia următorul caz" in response.content.decode()
+    html = agent_client.get(reverse("dashboard:queue")).content.decode()
+    # then: the interface and the case's category are translated
+    assert f'lang="{language}"' in html
+    assert phrase in html
+    assert f"<td>{category}</td>" in html
