@@ -40,6 +40,7 @@ def make_remedy(*, case, amount="10.00", currency="EUR", kind="discount", status
         proposal_key=key or f"test/{case.pk}/{kind}/{Remedy.objects.count()}", status=status,
         needs_approval=needs_approval, proposed_by=proposed_by, proposed_at=applied_at or now,
         applied_at=(applied_at or now) if status == RemedyStatus.APPLIED else None,
+        decision_reason="Not this time." if status == RemedyStatus.REJECTED else "",
     )
 
 
