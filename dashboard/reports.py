@@ -81,6 +81,8 @@ def cost_by(dimension: str, period: ReportPeriod) -> list[dict]:
         group = row["group"]
         if dimension == "month":
             label = timezone.localtime(group).strftime("%Y-%m") if isinstance(group, datetime) else str(group)
+        elif group == NO_COURIER:
+            label = gettext("no courier")
         else:
             label = gettext(str(labels.get(group, group)))
         result.append({

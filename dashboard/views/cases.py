@@ -78,7 +78,8 @@ def case_context(request, case: Case, **forms) -> dict:
         "assign_form": forms.get("assign_form") or AssignForm(initial={"owner": case.owner_id}),
         "pending_statuses": RemedyStatus.PENDING_APPROVAL,
     }
-    context.update(proposal_parts.case_proposal_context(request, case, can_work=can_work, forms=forms))
+    context.update(proposal_parts.case_proposal_context(request, case, can_work=can_work, forms=forms,
+                                                       remedies=case_remedies))
     return context
 
 

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_POST
 
 from caseapp.money import ISO_4217_CODES, to_money
 from cases.models import Case
-from policies.models import RemedyKind
+from policies.models import Budget, RemedyKind
 
 from ..permissions import agent_required, check_can_work_case, manager_required
 
@@ -30,8 +30,14 @@ def policy_services():
     return services if hasattr(services, "case_proposals") else None
 
 
+OVERRIDE_KINDS = (RemedyKind.MANAGER_OVERRIDE, RemedyKind.FREE_ITEM, RemedyKind.REFUND, RemedyKind.DISCOUNT,
+                  RemedyKind.ABSORB_COST)
+
+
 class OverrideForm(forms.Form):
-    kind = forms.ChoiceField(label=gettext_lazy("Remedy"), choices=RemedyKind.choices, initial=RemedyKind.MANAGER_OVERRIDE)
+    kind = forms.ChoiceField(label=gettext_lazy("Remedy"), initial=RemedyKind.MANAGER_OVERRIDE,
+                             choices=[(k.value, k.label) for k in OVERRIDE_KINDS])
+    budget = forms.ChoiceField(label=gettext_lazy("Budget"), choices=Budget.choices, initial=Budget.CUSTOMER_CARE)
     amount = forms.CharField(label=gettext_lazy("Amount"), required=False, initial="0")
     currency = forms.CharField(label=gettext_lazy("Currency"), max_length=3, required=False)
     reason = forms.CharField(label=gettext_lazy("Reason (required)"), widget=forms.Textarea(attrs={"rows": 2}),
@@ -65,14 +71,15 @@ def _currency_of(case: Case) -> str:
     return ""
 
 
-def case_proposal_context(request, case: Case, *, can_work: bool, forms: dict) -> dict:
+def case_proposal_context(request, case: Case, *, can_work: bool, forms: dict, remedies: list) -> dict:
     services = policy_services()
     if services is None:
         return {"policy_available": False, "proposals": []}
     proposals = list(services.case_proposals(case=case)) if case.is_open else []
+    decided = {remedy.proposal_key: remedy for remedy in remedies}
     return {
         "policy_available": True,
-        "proposals": proposals,
+        "proposals": [(proposal, decided.get(proposal.key)) for proposal in proposals],
         "override_form": forms.get("override_form")
         or OverrideForm(initial={"currency": _currency_of(case), "kind": RemedyKind.MANAGER_OVERRIDE}),
     }
@@ -120,7 +127,7 @@ def case_override(request, pk):
     try:
         services.remedy_override(
             case=case, by=request.user, kind=data["kind"], reason=data["reason"], amount=data["amount"],
-            currency=data["currency"] or _currency_of(case) or "EUR",
+            currency=data["currency"] or None, budget=data["budget"],
         )
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
