@@ -896,6 +896,7 @@ def evaluate(policy: Policy | Mapping, facts: Facts) -> list[Proposal]:
             parameters["target_amount"] = str(facts.cod_quoted_amount)
             if facts.cod_label_amount is not None:
                 parameters["label_amount"] = str(facts.cod_label_amount)
+            parameters["courier"] = facts.courier or ""
             cost = ZERO
         elif kind == CALLBACK:
             cost = ZERO
