@@ -366,3 +366,7 @@ def remedy_override(
         return Remedy.objects.get(proposal_key=key)
     _timeline(remedy, CaseEventKind.REMEDY_APPLIED, by, rationale)
     return remedy
+
+
+# Replay reads only; it lives in policies/replay.py and is offered here with the other policy actions.
+from .replay import ReplayReport, policy_replay  # noqa: E402,F401
