@@ -2,6 +2,9 @@ from django.contrib import admin
 from django.http import JsonResponse
 from django.urls import path
 
+from cases.api.views import CaseListCreateApi
+from orders.api.views import ShipmentEventRecordApi
+
 
 def health(request):
     return JsonResponse({"status": "ok"})
@@ -10,4 +13,6 @@ def health(request):
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("health/", health, name="health"),
+    path("api/cases/", CaseListCreateApi.as_view(), name="api-cases"),
+    path("api/shipment-events/", ShipmentEventRecordApi.as_view(), name="api-shipment-events"),
 ]
