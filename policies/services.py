@@ -26,7 +26,14 @@ from vouchers.services import voucher_extend, voucher_issue
 from . import engine
 from .engine import PolicyError, Proposal
 from .models import Budget, PolicyVersion, Remedy, RemedyKind, RemedyStatus
-from .selectors import case_currency, case_facts, case_shipment, policy_compiled, policy_version_active
+from .selectors import (
+    case_currency,
+    case_facts,
+    case_shipment,
+    policy_compiled,
+    policy_version_active,
+    remedy_keys_taken,
+)
 
 LATE_DELIVERY_DISCOUNT_RULE_ID = "late-delivery-discount"
 
@@ -110,10 +117,16 @@ def _active_policy() -> tuple[PolicyVersion, engine.Policy]:
     return version, policy_compiled(version)
 
 
-def case_proposals(*, case: Case, today=None) -> list[Proposal]:
-    """What the active policy proposes for this case now (read only; applying is remedy_apply)."""
+def case_proposals(*, case: Case, today=None, only_new: bool = False) -> list[Proposal]:
+    """What the active policy proposes for this case now (read only; applying is remedy_apply).
+
+    ``only_new=True`` leaves out proposals already in the ledger (applied, waiting or rejected)."""
     _, policy = _active_policy()
-    return engine.evaluate(policy, case_facts(case=case, today=today))
+    proposals = engine.evaluate(policy, case_facts(case=case, today=today))
+    if only_new and proposals:
+        taken = remedy_keys_taken(keys=[p.key for p in proposals])
+        proposals = [p for p in proposals if p.key not in taken]
+    return proposals
 
 
 # --- Remedies ------------------------------------------------------------------------------------------------
