@@ -52,8 +52,14 @@ free_item          amount, description                                          
 callback           due_hours (default 24), description                              0
 =================  ==============================================================  ===========================
 
-Discounts, refunds and absorbed costs are capped by the limits (and the rationale says so); other kinds are not
-proposed when they would exceed a limit. ``manager_override`` is never proposed by a rule: it is a manager's act.
+Limits: a rule's ``max_cost_per_case`` caps its own remedy; its ``max_cost_per_customer_per_year`` and the
+policy's limits count what the customer already received this year (``remedy_cost_this_year``), what this case
+already cost (``case_remedy_cost``) and the proposals before it in the same evaluation. Discounts, refunds and
+absorbed costs are capped by the limits (and the rationale says so); other kinds are not proposed when they would
+exceed a limit. A rule that already has a remedy on the case (``decided_rules``) is not proposed again.
+``manager_override`` is never proposed by a rule: it is a manager's act.
+
+Proposal keys are ``case-<id>/rule-<rule id>/<kind>``: one remedy per rule and case, ever, whatever the version.
 """
 
 from __future__ import annotations
@@ -95,6 +101,8 @@ class Facts:
     # case
     category: str = "other"
     channel: str = "email"
+    case_remedy_cost: Decimal = ZERO  # remedies already applied to this case
+    decided_rules: frozenset = frozenset()  # rules with a remedy in the ledger for this case: not proposed again
     # order
     order_total: Decimal | None = None
     payment_method: str | None = None
@@ -133,7 +141,7 @@ FACT_TYPES: dict[str, str] = {
     "today": DATE, "currency": TEXT, "case_id": INT,
     "tenure_days": INT, "tenure_years": NUMBER, "order_count": INT, "lifetime_spend": MONEY,
     "remedies_this_year": INT, "remedy_cost_this_year": MONEY,
-    "category": TEXT, "channel": TEXT,
+    "category": TEXT, "channel": TEXT, "case_remedy_cost": MONEY,
     "order_total": MONEY, "payment_method": TEXT, "promised_date": DATE, "is_date_critical": BOOL,
     "is_non_refundable": BOOL, "cod_quoted_amount": MONEY, "days_until_promised": INT,
     "shipment_status": TEXT, "days_late": INT, "courier": TEXT, "cod_label_amount": MONEY,
@@ -899,11 +907,14 @@ def evaluate(policy: Policy | Mapping, facts: Facts, *, explain: bool = True) ->
         policy = compile_policy(policy)
     currency = facts.currency
     proposals: list[Proposal] = []
-    spent = ZERO
+    spent = facts.case_remedy_cost
     count_this_year = facts.remedies_this_year
     spent_this_year = facts.remedy_cost_this_year
     policy_limits = policy.limits
+    decided = facts.decided_rules
     for rule in policy.rules:
+        if decided and rule.id in decided:
+            continue  # already applied, waiting or rejected for this case: its cost is in the totals
         if not rule.test(facts):
             continue
         kind = rule.kind

@@ -32,7 +32,6 @@ from .selectors import (
     case_shipment,
     policy_compiled,
     policy_version_active,
-    remedy_keys_taken,
 )
 
 LATE_DELIVERY_DISCOUNT_RULE_ID = "late-delivery-discount"
@@ -117,16 +116,13 @@ def _active_policy() -> tuple[PolicyVersion, engine.Policy]:
     return version, policy_compiled(version)
 
 
-def case_proposals(*, case: Case, today=None, only_new: bool = False) -> list[Proposal]:
+def case_proposals(*, case: Case, today=None) -> list[Proposal]:
     """What the active policy proposes for this case now (read only; applying is remedy_apply).
 
-    ``only_new=True`` leaves out proposals already in the ledger (applied, waiting or rejected)."""
+    A rule that already has a remedy on this case (applied, waiting or rejected) is not proposed again, and what
+    the case already cost counts against the limit per case."""
     _, policy = _active_policy()
-    proposals = engine.evaluate(policy, case_facts(case=case, today=today))
-    if only_new and proposals:
-        taken = remedy_keys_taken(keys=[p.key for p in proposals])
-        proposals = [p for p in proposals if p.key not in taken]
-    return proposals
+    return engine.evaluate(policy, case_facts(case=case, today=today))
 
 
 # --- Remedies ------------------------------------------------------------------------------------------------

@@ -32,11 +32,24 @@ def test_a_remedy_whose_effect_fails_leaves_nothing_behind(policy):
     assert CaseEvent.objects.count() == events
 
 
-def test_only_new_proposals_leave_out_what_is_in_the_ledger(late_case):
+def test_a_rule_already_decided_on_a_case_is_not_proposed_again(late_case):
     (proposal,) = case_proposals(case=late_case)
     remedy_apply(case=late_case, proposal=proposal)
-    assert case_proposals(case=late_case) == [proposal]
-    assert case_proposals(case=late_case, only_new=True) == []
+    assert case_proposals(case=late_case) == []
+
+
+def test_what_a_case_already_cost_counts_against_the_limit_per_case(policy, manager, late_case):
+    # given a manager already gave 1,990 EUR on this case (the default limit per case is 2,000 EUR)
+    from policies.services import remedy_override
+
+    remedy_override(case=late_case, by=manager, kind="refund", reason="goodwill", amount="1990.00")
+    # when the policy proposes the late discount (5% of 79.90 = 4.00)
+    (proposal,) = case_proposals(case=late_case)
+    # then it is capped to what is left under the limit, and says so
+    assert proposal.cost == Decimal("4.00")
+    remedy_override(case=late_case, by=manager, kind="refund", reason="more goodwill", amount="8.00")
+    (proposal,) = case_proposals(case=late_case)
+    assert proposal.cost == Decimal("2.00") and "capped by the limit per case" in proposal.rationale
 
 
 def test_cost_report_by_kind_budget_courier_and_return_rate(policy, agent):
