@@ -203,6 +203,13 @@ def _perform(remedy: Remedy, by) -> None:
     remedy.save(update_fields=["parameters", "status", "applied_at"])
 
 
+def _case_locked(case: Case, *related) -> Case:
+    """Serialise the remedies of one case (their limits count each other). FOR NO KEY UPDATE does not conflict
+    with the key-share locks that deferred foreign-key checks take at commit, so it cannot deadlock with them."""
+    no_key = connection.features.has_select_for_no_key_update
+    return Case.objects.select_for_update(of=("self",), no_key=no_key).select_related(*related).get(pk=case.pk)
+
+
 def _check_proposal(case: Case, proposal: Proposal) -> None:
     errors = {}
     if proposal.kind not in RemedyKind.values or proposal.kind == RemedyKind.MANAGER_OVERRIDE:
@@ -230,8 +237,7 @@ def remedy_apply(*, case: Case, proposal: Proposal, by=None) -> Remedy:
     if by is not None and not is_agent(by):
         raise PermissionDenied("Only agents and managers apply remedies.")
     _check_proposal(case, proposal)
-    case = Case.objects.select_for_update(of=("self",)).select_related(
-        "customer", "order", "voucher", "shipment").get(pk=case.pk)
+    case = _case_locked(case, "customer", "order", "voucher", "shipment")
     existing = Remedy.objects.filter(proposal_key=proposal.key).first()
     if existing is not None:
         return existing
@@ -348,7 +354,7 @@ def remedy_override(
         errors["currency"] = exc.messages[0]
     if errors:
         raise ValidationError(errors)
-    case = Case.objects.select_for_update(of=("self",)).select_related("customer").get(pk=case.pk)
+    case = _case_locked(case, "customer")
     if key is None:
         digest = hashlib.sha256(f"{kind}|{money}|{currency}|{reason}|{by.pk}".encode()).hexdigest()[:20]
         key = f"case-{case.pk}/override/{digest}"
