@@ -172,7 +172,10 @@ def policy_replay(*, version: PolicyVersion | int, date_from: date, date_to: dat
                   max_differences: int = MAX_DIFFERENCES_LISTED) -> ReplayReport:
     """Evaluate `version` over the cases that arrived in [date_from, date_to]. Writes nothing."""
     if isinstance(version, int):
-        version = PolicyVersion.objects.get(number=version)
+        found = PolicyVersion.objects.filter(number=version).first()
+        if found is None:
+            raise ValidationError({"version": f"There is no policy version {version}."})
+        version = found
     if date_to < date_from:
         raise ValidationError({"date_to": "The end of the range is before its start."})
     with transaction.atomic():  # one consistent snapshot of the history; nothing is written

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from datetime import timedelta
 from decimal import Decimal
 
@@ -236,6 +237,11 @@ def remedy_apply(*, case: Case, proposal: Proposal, by=None) -> Remedy:
     same Remedy. Below the approval threshold it takes effect now; above, it waits for a manager."""
     if by is not None and not is_agent(by):
         raise PermissionDenied("Only agents and managers apply remedies.")
+    if isinstance(proposal, Mapping):  # e.g. Proposal.as_dict() sent back by a form or the API
+        try:
+            proposal = Proposal.from_dict(proposal)
+        except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
+            raise ValidationError({"proposal": f"This is not a proposal: {exc}"}) from exc
     _check_proposal(case, proposal)
     case = _case_locked(case, "customer", "order", "voucher", "shipment")
     existing = Remedy.objects.filter(proposal_key=proposal.key).first()

@@ -277,3 +277,35 @@ def test_the_unique_key_decides_between_two_transactions_inserting_at_once():
     assert Remedy.objects.filter(case=case).count() == 1
     assert not Voucher.objects.filter(code__startswith=f"CREDIT-{case.pk}-").exists()
     assert not case.events.filter(kind=CaseEventKind.REMEDY_APPLIED).exists()
+
+
+@pytest.mark.django_db
+def test_a_proposal_sent_back_as_a_dict_is_applied(late_case, agent):
+    remedy = remedy_apply(case=late_case, proposal=late_discount(late_case).as_dict(), by=agent)
+    assert remedy.kind == "discount" and remedy.amount == Decimal("4.00")
+    with pytest.raises(ValidationError) as raised:
+        remedy_apply(case=late_case, proposal={"kind": "refund"}, by=agent)
+    assert "proposal" in raised.value.message_dict
+
+
+@pytest.mark.django_db
+def test_someone_without_a_role_cannot_apply(late_case):
+    from tests.factories import UserFactory
+
+    with pytest.raises(PermissionDenied):
+        remedy_apply(case=late_case, proposal=late_discount(late_case), by=UserFactory(username="visitor"))
+    assert not Remedy.objects.exists()
+
+
+@pytest.mark.django_db
+def test_replay_of_an_unknown_version_or_backwards_range_is_a_clear_error(policy):
+    from datetime import date
+
+    from policies.services import policy_replay
+
+    with pytest.raises(ValidationError) as unknown:
+        policy_replay(version=42, date_from=date(2026, 1, 1), date_to=date(2026, 2, 1))
+    assert "no policy version 42" in unknown.value.message_dict["version"][0]
+    with pytest.raises(ValidationError) as backwards:
+        policy_replay(version=1, date_from=date(2026, 2, 1), date_to=date(2026, 1, 1))
+    assert "date_to" in backwards.value.message_dict
