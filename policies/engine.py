@@ -66,9 +66,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import operator
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
@@ -324,8 +325,7 @@ def _bool(value) -> bool:
 # ---------------------------------------------------------------------------------------------------------------
 
 _COMPARE = {
-    "eq": lambda a, b: a == b, "ne": lambda a, b: a != b, "lt": lambda a, b: a < b,
-    "le": lambda a, b: a <= b, "gt": lambda a, b: a > b, "ge": lambda a, b: a >= b,
+    "eq": operator.eq, "ne": operator.ne, "lt": operator.lt, "le": operator.le, "gt": operator.gt, "ge": operator.ge,
 }
 
 
@@ -602,6 +602,10 @@ class Rule:
     final: bool
     note: str
     facts_used: tuple
+    # precomputed when the policy is compiled
+    max_count: int | None = None  # the tighter of the rule's and the policy's count per customer per year
+    has_caps: bool = False  # any money limit on the rule or the policy
+    percent_text: str | None = None
 
 
 @dataclass(frozen=True)
@@ -768,6 +772,17 @@ def _compile(document) -> tuple[Policy | None, list[PolicyIssue]]:
     limits = _parse_limits(document.get("limits"), None, "limits", issues)
     if issues:
         return None, issues
+    policy_caps = bool(limits.max_cost_per_case or limits.max_cost_per_customer_per_year)
+    rules = [
+        replace(
+            rule,
+            max_count=min((n for n in (rule.limits.max_remedies_per_customer_per_year,
+                                       limits.max_remedies_per_customer_per_year) if n is not None), default=None),
+            has_caps=policy_caps or bool(rule.limits.max_cost_per_case or rule.limits.max_cost_per_customer_per_year),
+            percent_text=_plain(rule.amount.percent) if rule.amount and rule.amount.percent is not None else None,
+        )
+        for rule in rules
+    ]
     ordered = tuple(sorted(rules, key=lambda rule: (-rule.priority, rule.id)))
     return Policy(ordered, thresholds, unlisted, limits, dict(document)), []
 
@@ -918,10 +933,7 @@ def evaluate(policy: Policy | Mapping, facts: Facts, *, explain: bool = True) ->
         if not rule.test(facts):
             continue
         kind = rule.kind
-        limits = rule.limits
-        max_count = [n for n in (limits.max_remedies_per_customer_per_year,
-                                 policy_limits.max_remedies_per_customer_per_year) if n is not None]
-        if max_count and count_this_year >= min(max_count):
+        if rule.max_count is not None and count_this_year >= rule.max_count:
             continue
         parameters = dict(rule.parameters)
         courier = facts.courier
@@ -947,16 +959,21 @@ def evaluate(policy: Policy | Mapping, facts: Facts, *, explain: bool = True) ->
             cost = rule.amount.resolve(facts) if rule.amount else ZERO
             if cost is None:
                 continue  # the amount is unknown for this case (no order, no amount in this currency)
-            if rule.amount and rule.amount.percent is not None:
-                parameters["percent"] = _plain(rule.amount.percent)
+            if rule.percent_text is not None:
+                parameters["percent"] = rule.percent_text
                 parameters["of"] = rule.amount.of
-        case_cap = _min_cap(limits.max_cost_per_case.get(currency),
-                            policy_limits.max_cost_per_case.get(currency), spent, True)
-        year_cap = _min_cap(limits.max_cost_per_customer_per_year.get(currency),
-                            policy_limits.max_cost_per_customer_per_year.get(currency), spent_this_year, False)
-        cost, capped_by = _cap(kind, cost, ((case_cap, "the limit per case"),
-                                            (year_cap, "the limit per customer per year")))
-        if cost is None or (kind in DIVISIBLE_KINDS and cost <= 0):
+        capped_by = None
+        if rule.has_caps:
+            limits = rule.limits
+            case_cap = _min_cap(limits.max_cost_per_case.get(currency),
+                                policy_limits.max_cost_per_case.get(currency), spent, True)
+            year_cap = _min_cap(limits.max_cost_per_customer_per_year.get(currency),
+                                policy_limits.max_cost_per_customer_per_year.get(currency), spent_this_year, False)
+            cost, capped_by = _cap(kind, cost, ((case_cap, "the limit per case"),
+                                                (year_cap, "the limit per customer per year")))
+            if cost is None:
+                continue
+        if kind in DIVISIBLE_KINDS and cost <= 0:
             continue
         if kind == REPLACEMENT:
             parameters.setdefault("courier", courier or "")
