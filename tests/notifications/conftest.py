@@ -58,6 +58,8 @@ class RecordingHandler:
         self.received: list[email.message.EmailMessage] = []
         self.replies: list[str] = []
         self.rcpt_reply: str | None = None
+        self.rcpt_replies: dict[str, str] = {}  # recipient -> answer to RCPT (e.g. 550)
+        self.data_replies: dict[str, list[str]] = {}  # recipient -> answers to its next DATA commands
         self.delay_seconds = 0.0
         self.on_data = None  # called with the parsed message before answering; may return a reply to send
 
@@ -66,12 +68,15 @@ class RecordingHandler:
             self.received.clear()
             self.replies.clear()
             self.rcpt_reply = None
+            self.rcpt_replies = {}
+            self.data_replies = {}
             self.delay_seconds = 0.0
             self.on_data = None
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802 (aiosmtpd API)
-        if self.rcpt_reply:
-            return self.rcpt_reply
+        reply = self.rcpt_replies.get(address) or self.rcpt_reply
+        if reply:
+            return reply
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
@@ -84,6 +89,12 @@ class RecordingHandler:
             if reply:
                 return reply
         with self.lock:
+            planned = [r for address in envelope.rcpt_tos for r in self.data_replies.get(address, [])[:1]]
+            for address in envelope.rcpt_tos:
+                if self.data_replies.get(address):
+                    self.data_replies[address].pop(0)
+            if planned and not planned[0].startswith("250"):
+                return planned[0]
             if self.replies:
                 reply = self.replies.pop(0)
                 if not reply.startswith("250"):
@@ -216,11 +227,11 @@ class WorkerProcess:
                                         stderr=subprocess.STDOUT, start_new_session=True)
         wait_until(lambda: b" ready." in self.log_path.read_bytes() or self.process.poll() is not None,
                    timeout=90, message=f"worker {self.name} to be ready")
-        assert self.process.poll() is None, self.log()
+        assert self.process.poll() is None, self.log()[-5000:]
         return self
 
     def log(self) -> str:
-        return self.log_path.read_text(errors="replace")[-5000:]
+        return self.log_path.read_text(errors="replace")
 
     def kill(self):
         """SIGKILL to the whole worker (main process and pool children): no warm shutdown, nothing acked."""
