@@ -288,4 +288,9 @@ def committed_db(roles_kept, transactional_db):
     """Data committed for real, visible to worker processes; the role groups exist before and after."""
     for name in ("agent", "manager"):
         Group.objects.get_or_create(name=name)
+
+
+@pytest.fixture
+def clean_broker():
+    """Start from an empty broker (our own Redis db number): no task left over from another test."""
     broker_flush(settings.CELERY_BROKER_URL)

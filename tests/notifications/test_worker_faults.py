@@ -27,7 +27,7 @@ from vouchers.models import VoucherReminder
 
 from .conftest import broker_use, wait_until
 
-pytestmark = pytest.mark.worker
+pytestmark = [pytest.mark.worker, pytest.mark.usefixtures("clean_broker")]
 
 
 def vouchers_due(count: int) -> list:
@@ -113,7 +113,7 @@ def test_redis_down_when_a_late_shipment_is_detected_the_row_waits_and_is_sent_w
     # then it is sent, once
     wait_until(lambda: Message.objects.get(pk=apology.pk).status == MessageStatus.SENT, timeout=30)
     assert len(smtp.messages_to(customer.email)) == 1
-    assert "Приносим извинения" in str(smtp.messages_to(customer.email)[0]["Subject"])
+    assert "Приносим извинения" in str(smtp.messages_to(customer.email)[0]["Subject"]).strip()
 
 
 def test_temporary_and_permanent_smtp_errors_are_retried_then_failed_with_the_reason_on_the_case(
