@@ -2,6 +2,9 @@ from django.contrib import admin
 from django.http import JsonResponse
 from django.urls import include, path
 
+from cases.api.views import CaseListCreateApi
+from orders.api.views import ShipmentEventRecordApi
+
 
 def health(request):
     return JsonResponse({"status": "ok"})
@@ -10,6 +13,8 @@ def health(request):
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("health/", health, name="health"),
+    path("api/cases/", CaseListCreateApi.as_view(), name="api-cases"),
+    path("api/shipment-events/", ShipmentEventRecordApi.as_view(), name="api-shipment-events"),
     # anymail's tracking webhooks, e.g. /anymail/postmark/tracking/ (basic auth with ANYMAIL WEBHOOK_SECRET).
     path("anymail/", include("anymail.urls")),
 ]

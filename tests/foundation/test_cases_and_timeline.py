@@ -1,0 +1,117 @@
+from datetime import timedelta
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from django.db.utils import DatabaseError
+from django.utils import timezone
+
+from cases.models import Case, CaseEvent, CaseEventKind, CaseStatus, PromiseStatus
+from cases.services import case_change_status, case_note_add, case_open, promise_close, promise_record
+from tests.factories import CustomerFactory, OrderFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def open_case(**kw):
+    kw.setdefault("customer", CustomerFactory())
+    return case_open(category="late_delivery", channel="email", subject="Where is my parcel?", **kw)
+
+
+def test_case_open_sets_service_level_clocks_and_writes_the_timeline(settings):
+    arrived = timezone.now() - timedelta(hours=1)
+    case = open_case(arrived_at=arrived)
+    assert case.first_response_due_at == arrived + settings.CASE_FIRST_RESPONSE_SLA
+    assert case.resolution_due_at == arrived + settings.CASE_RESOLUTION_SLA
+    assert list(case.events.values_list("kind", flat=True)) == [CaseEventKind.CREATED]
+
+
+def test_arrival_numbers_strictly_increase_and_spend_never_reorders_the_queue():
+    # given a big spender whose case arrives after a small customer's
+    small = CustomerFactory(name="Child at the counter")
+    big = CustomerFactory(name="Adult who came later")
+    OrderFactory.create_batch(3, customer=big, total="5000.00")
+    now = timezone.now()
+    first = open_case(customer=small, arrived_at=now - timedelta(minutes=5))
+    second = open_case(customer=big, arrived_at=now)
+    # then the small customer stays first and arrival numbers grow
+    assert second.arrival_number > first.arrival_number
+    assert list(Case.objects.values_list("pk", flat=True)) == [first.pk, second.pk]
+
+
+def test_case_for_another_customers_order_is_refused():
+    order = OrderFactory()
+    with pytest.raises(ValidationError) as exc:
+        open_case(customer=CustomerFactory(), order=order)
+    assert "order" in exc.value.message_dict
+    assert Case.objects.count() == 0
+
+
+def test_status_transitions_and_reopen_are_recorded(agent):
+    case = open_case()
+    case_change_status(case=case, status=CaseStatus.RESOLVED, by=agent)
+    case.refresh_from_db()
+    assert case.resolved_at is not None
+    case_change_status(case=case, status=CaseStatus.OPEN, by=agent, reason="Wrong style delivered")
+    case.refresh_from_db()
+    assert case.status == CaseStatus.OPEN and case.resolved_at is None
+    reopen = case.events.filter(kind=CaseEventKind.STATUS_CHANGED).last()
+    assert reopen.data == {"from": "resolved", "to": "open", "reopened": True}
+    with pytest.raises(ValidationError):
+        case_change_status(case=case, status="archived", by=agent)
+
+
+def test_empty_note_is_refused_and_a_call_counts_as_first_response(agent):
+    case = open_case()
+    with pytest.raises(ValidationError):
+        case_note_add(case=case, text="  ", by=agent)
+    case_note_add(case=case, text="Called, left voicemail", by=agent, kind=CaseEventKind.CALL)
+    case.refresh_from_db()
+    assert case.first_responded_at is not None
+
+
+def test_timeline_is_append_only_in_the_model():
+    case = open_case()
+    event = case.events.get()
+    event.text = "rewritten"
+    with pytest.raises(PermissionError):
+        event.save()
+    with pytest.raises(PermissionError):
+        event.delete()
+    with pytest.raises(PermissionError):
+        CaseEvent.objects.filter(case=case).update(text="rewritten")
+    with pytest.raises(PermissionError):
+        CaseEvent.objects.filter(case=case).delete()
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the trigger guards PostgreSQL")
+def test_timeline_is_append_only_even_for_raw_sql():
+    case = open_case()
+    with pytest.raises(DatabaseError) as exc, transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("UPDATE cases_caseevent SET text = 'rewritten' WHERE case_id = %s", [case.pk])
+    assert "append-only" in str(exc.value)
+    with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("DELETE FROM cases_caseevent WHERE case_id = %s", [case.pk])
+    assert case.events.count() == 1
+
+
+def test_a_promise_has_an_owner_a_due_time_and_its_maker(agent, manager):
+    case = open_case()
+    due = timezone.now() + timedelta(days=2)
+    promise = promise_record(case=case, description="Call back on Monday", due_at=due, owner=agent,
+                             made_by_name="Clerk at the counter")
+    assert promise.status == PromiseStatus.OPEN and not promise.is_overdue
+    made = case.events.get(kind=CaseEventKind.PROMISE_MADE)
+    assert "Clerk at the counter promised: Call back on Monday" in made.text
+    promise_close(promise=promise, kept=False, by=manager, note="Nobody called")
+    assert case.events.filter(kind=CaseEventKind.PROMISE_BROKEN).exists()
+    with pytest.raises(ValidationError):
+        promise_close(promise=promise, kept=True, by=manager)
+
+
+def test_a_promise_without_maker_or_text_is_refused(agent):
+    case = open_case()
+    with pytest.raises(ValidationError) as exc:
+        promise_record(case=case, description="", due_at=timezone.now(), owner=agent)
+    assert {"description", "made_by_name"} <= set(exc.value.message_dict)
+    assert case.promises.count() == 0
