@@ -4,6 +4,7 @@ import logging
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
@@ -11,6 +12,7 @@ from django.utils import timezone
 from cases.models import OPEN_STATUSES, Case, CaseCategory, CaseChannel, CaseEventKind
 from cases.services import case_event_append, case_open, promise_record
 from orders.models import PaymentMethod, Shipment, ShipmentEvent, ShipmentStatus
+from policies.models import RemedyStatus
 
 from .. import catalogue
 from ..models import Detection, DetectionKind
@@ -123,10 +125,22 @@ def late_shipment_handle(*, shipment_id: int, now: datetime | None = None) -> De
         key=f"late_shipment:{shipment.pk}", kind=DetectionKind.LATE_SHIPMENT, case=case, shipment=shipment,
         data=detection_data, detected_at=now,
     )
-    remedy = late_delivery_discount_apply(case)
     discount = {}
-    if remedy is not None and getattr(remedy, "status", "applied") == "applied":
+    try:
+        with transaction.atomic():  # a discount that cannot be applied must not hold back the apology
+            remedy = late_delivery_discount_apply(case)
+    except (ValidationError, PermissionDenied) as exc:
+        remedy = None
+        reason = "; ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
+        logger.warning("Late-delivery discount on case %s not applied: %s", case.pk, reason)
+        case_event_append(case=case, kind=CaseEventKind.NOTE, occurred_at=now,
+                          text=f"The late-delivery discount could not be applied automatically: {reason}",
+                          data={"discount_failed": reason})
+    if remedy is not None and remedy.status == RemedyStatus.APPLIED:
         discount = {"discount_amount": str(remedy.amount), "discount_currency": remedy.currency}
+        voucher_code = remedy.parameters.get("voucher_code")
+        if voucher_code:
+            discount["discount_voucher_code"] = voucher_code
     owner = case.owner or manager_pick()
     if owner is not None:
         promise_record(

@@ -1,7 +1,8 @@
 """The scans and their handlers, in-process: what each finds, what it does, and that it does it once."""
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.utils import timezone
@@ -22,19 +23,21 @@ from notifications.scans.shipments import (
 )
 from notifications.scans.vouchers import expiring_vouchers_scan, reminder_offset_due, voucher_reminder_queue
 from orders.models import PaymentMethod
+from policies.models import Remedy
 from tests.factories import (
     CaseFactory,
     CustomerFactory,
     OrderFactory,
     PromiseFactory,
     ShipmentFactory,
+    ValidityRuleFactory,
     VoucherFactory,
 )
 from vouchers.models import VoucherReminder, VoucherStatus
 
 pytestmark = pytest.mark.django_db
 
-NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+NOW = datetime.now(UTC).replace(hour=12, minute=0, second=0, microsecond=0)  # noon UTC today
 TODAY = NOW.date()
 
 
@@ -154,7 +157,8 @@ def test_late_shipments_are_found_by_each_reason(manager):
 
 
 def test_a_late_shipment_opens_a_system_case_and_apologises_with_a_new_date_once(manager):
-    # given a shipment expected two days after the promised date
+    # given a shipment expected two days after the promised date, and the shop's voucher validity rule
+    ValidityRuleFactory()
     shipment = late_shipment()
     # when the handler runs twice
     first = late_shipment_handle(shipment_id=shipment.pk, now=NOW)
@@ -171,8 +175,25 @@ def test_a_late_shipment_opens_a_system_case_and_apologises_with_a_new_date_once
     # and the new date is a promise with an owner, so it cannot be forgotten
     promise = Promise.objects.get(case=case)
     assert promise.owner == manager and "Deliver order" in promise.description
+    # and the policy's late-delivery discount (5% of the order) is applied once, and stated in the apology
+    remedy = Remedy.objects.get(case=case)
+    assert (remedy.kind, remedy.status, remedy.amount) == ("discount", "applied", Decimal("2.50"))
+    assert apology.context["discount_amount"] == "2.50" and apology.context["discount_voucher_code"]
     # and the scan does not find it again
     assert not late_shipments_queryset(now=NOW).filter(pk=shipment.pk).exists()
+
+
+def test_a_discount_that_cannot_be_applied_does_not_hold_back_the_apology(manager):
+    # given no voucher validity rule in force, so the discount voucher cannot be issued
+    shipment = late_shipment()
+    # when the late shipment is handled
+    late_shipment_handle(shipment_id=shipment.pk, now=NOW)
+    # then the apology is queued without a discount, and the case says the discount is still owed
+    apology = Message.objects.get(template=catalogue.LATE_DELIVERY_APOLOGY)
+    assert "discount_amount" not in apology.context
+    case = Case.objects.get()
+    assert case.events.filter(kind=CaseEventKind.NOTE, text__contains="discount could not be applied").exists()
+    assert not Remedy.objects.exists()
 
 
 def test_a_late_shipment_attaches_to_the_orders_open_late_delivery_case(manager):
@@ -194,8 +215,10 @@ def test_a_date_critical_order_at_risk_is_escalated_to_the_owner_and_a_manager(a
     # then the owner and a manager get the escalation, with the time left before the end of the promised day
     escalations = Message.objects.filter(template=catalogue.DATE_CRITICAL_ESCALATION)
     assert sorted(escalations.values_list("recipient", flat=True)) == sorted([agent.email, manager.email])
-    # the promised day (tomorrow) ends at midnight Bucharest time (UTC+2): 34 hours after noon UTC today
-    assert {m.context["hours_left"] for m in escalations} == {34}
+    # the promised day (tomorrow) ends at midnight Bucharest time: 34 hours after noon UTC (33 in summer time)
+    end_of_promised_day = datetime.combine(TODAY + timedelta(days=2), time.min, tzinfo=ZoneInfo("Europe/Bucharest"))
+    assert {m.context["hours_left"] for m in escalations} == {int((end_of_promised_day - NOW).total_seconds() // 3600)}
+    assert {m.context["hours_left"] for m in escalations} <= {33, 34}
     assert Detection.objects.filter(kind=DetectionKind.DATE_CRITICAL).count() == 1
 
 

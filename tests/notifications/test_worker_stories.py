@@ -16,6 +16,7 @@ from cases.models import Case, CaseCategory, CaseChannel, CaseEventKind, Promise
 from notifications import catalogue
 from notifications.models import Message, MessageStatus
 from orders.models import PaymentMethod
+from policies.models import Remedy
 from tests.factories import (
     CaseFactory,
     CustomerFactory,
@@ -23,6 +24,7 @@ from tests.factories import (
     PromiseFactory,
     ShipmentFactory,
     UserFactory,
+    ValidityRuleFactory,
     VoucherFactory,
 )
 from vouchers.models import VoucherReminder
@@ -91,7 +93,8 @@ def test_story_1_the_voucher_reminder_arrives_before_it_expires(beat_worker, smt
 
 
 def test_story_5_the_late_order_apology_arrives_before_the_customer_asks(beat_worker, smtp, staff):
-    # given an order promised for tomorrow whose courier now expects it in three days
+    # given an order of 200 RON promised for tomorrow whose courier now expects it in three days
+    ValidityRuleFactory()
     customer = CustomerFactory(name="Andrei Ionescu", preferred_language="ro", time_zone="Europe/Bucharest")
     order = OrderFactory(customer=customer, promised_delivery_date=timezone.localdate() + timedelta(days=1),
                          total=Decimal("200.00"), currency="RON")
@@ -105,6 +108,12 @@ def test_story_5_the_late_order_apology_arrives_before_the_customer_asks(beat_wo
     assert (case.channel, case.category, case.shipment_id) == (CaseChannel.SYSTEM, CaseCategory.LATE_DELIVERY,
                                                                shipment.pk)
     assert case.events.filter(kind=CaseEventKind.DETECTED).exists()
+    # and the policy's 5% late-delivery discount was applied on its own, and the apology says so
+    remedy = Remedy.objects.get(case=case)
+    assert (remedy.kind, remedy.status, remedy.amount, remedy.currency) == ("discount", "applied",
+                                                                            Decimal("10.00"), "RON")
+    text = email.get_body(("plain",)).get_content()
+    assert "o reducere de 10.00 RON" in text and remedy.parameters["voucher_code"] in text
     # and the new date is a promise with an owner
     assert Promise.objects.get(case=case).owner.username == "maria"
     after_more_scans(beat_worker, "scan_late_shipments_task")
