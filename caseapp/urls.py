@@ -1,6 +1,6 @@
 from django.contrib import admin
 from django.http import JsonResponse
-from django.urls import path
+from django.urls import include, path
 
 from cases.api.views import CaseListCreateApi
 from orders.api.views import ShipmentEventRecordApi
@@ -15,4 +15,6 @@ urlpatterns = [
     path("health/", health, name="health"),
     path("api/cases/", CaseListCreateApi.as_view(), name="api-cases"),
     path("api/shipment-events/", ShipmentEventRecordApi.as_view(), name="api-shipment-events"),
+    # anymail's tracking webhooks, e.g. /anymail/postmark/tracking/ (basic auth with ANYMAIL WEBHOOK_SECRET).
+    path("anymail/", include("anymail.urls")),
 ]
