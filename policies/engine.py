@@ -56,7 +56,8 @@ Limits: a rule's ``max_cost_per_case`` caps its own remedy; its ``max_cost_per_c
 policy's limits count what the customer already received this year (``remedy_cost_this_year``), what this case
 already cost (``case_remedy_cost``) and the proposals before it in the same evaluation. Discounts, refunds and
 absorbed costs are capped by the limits (and the rationale says so); other kinds are not proposed when they would
-exceed a limit. A rule that already has a remedy on the case (``decided_rules``) is not proposed again.
+exceed a limit. A rule that already has a remedy on the case (``decided_rules``) is proposed again with the same
+key and ``already_decided=True``, outside the limits (its cost is already in the totals).
 ``manager_override`` is never proposed by a rule: it is a manager's act.
 
 Proposal keys are ``case-<id>/rule-<rule id>/<kind>``: one remedy per rule and case, ever, whatever the version.
@@ -103,7 +104,7 @@ class Facts:
     category: str = "other"
     channel: str = "email"
     case_remedy_cost: Decimal = ZERO  # remedies already applied to this case
-    decided_rules: frozenset = frozenset()  # rules with a remedy in the ledger for this case: not proposed again
+    decided_rules: frozenset = frozenset()  # rules with a remedy in the ledger for this case
     # order
     order_total: Decimal | None = None
     payment_method: str | None = None
@@ -552,6 +553,7 @@ class Proposal:
     needs_approval: bool
     key: str
     priority: int = 0
+    already_decided: bool = False  # this rule already has a remedy on the case (applied, waiting or rejected)
 
     @property
     def estimated_cost(self) -> Decimal:
@@ -928,12 +930,14 @@ def evaluate(policy: Policy | Mapping, facts: Facts, *, explain: bool = True) ->
     policy_limits = policy.limits
     decided = facts.decided_rules
     for rule in policy.rules:
-        if decided and rule.id in decided:
-            continue  # already applied, waiting or rejected for this case: its cost is in the totals
         if not rule.test(facts):
             continue
+        # A rule that already has a remedy on this case is proposed again with the same key (so a retried caller
+        # finds it and remedy_apply returns the existing remedy), but it is already in the ledger's totals: it is
+        # neither limited nor counted a second time.
+        already = bool(decided) and rule.id in decided
         kind = rule.kind
-        if rule.max_count is not None and count_this_year >= rule.max_count:
+        if not already and rule.max_count is not None and count_this_year >= rule.max_count:
             continue
         parameters = dict(rule.parameters)
         courier = facts.courier
@@ -963,7 +967,7 @@ def evaluate(policy: Policy | Mapping, facts: Facts, *, explain: bool = True) ->
                 parameters["percent"] = rule.percent_text
                 parameters["of"] = rule.amount.of
         capped_by = None
-        if rule.has_caps:
+        if rule.has_caps and not already:
             limits = rule.limits
             case_cap = _min_cap(limits.max_cost_per_case.get(currency),
                                 policy_limits.max_cost_per_case.get(currency), spent, True)
@@ -995,11 +999,12 @@ def evaluate(policy: Policy | Mapping, facts: Facts, *, explain: bool = True) ->
             case_id=facts.case_id, rule_id=rule.id, kind=kind, parameters=parameters, cost=cost, currency=currency,
             budget=rule.budget, recoverable_from=recoverable, rationale=rationale,
             needs_approval=needs_approval, key=proposal_key(facts.case_id, rule.id, kind, facts),
-            priority=rule.priority,
+            priority=rule.priority, already_decided=already,
         ))
-        spent += cost
-        spent_this_year += cost
-        count_this_year += 1
+        if not already:
+            spent += cost
+            spent_this_year += cost
+            count_this_year += 1
         if rule.final:
             break
     return proposals
