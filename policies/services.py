@@ -21,7 +21,7 @@ from caseapp.roles import is_agent, is_manager
 from cases.models import Case, CaseEventKind
 from cases.services import case_event_append, promise_record
 from orders.models import Courier
-from orders.services import shipment_create
+from orders.services import order_cancel, shipment_create
 from vouchers.services import voucher_extend, voucher_issue
 
 from . import engine
@@ -389,6 +389,12 @@ def remedy_override(
             remedy.save()
     except IntegrityError:
         return Remedy.objects.get(proposal_key=key)
+    if remedy.parameters.get("action") == "cancel_order":
+        if not case.order_id:
+            raise ValidationError({"order": "This case has no order to cancel."})
+        order = order_cancel(order=case.order, reason=rationale, by=by)
+        remedy.parameters["order_status"] = order.status
+        remedy.save(update_fields=["parameters"])
     _timeline(remedy, CaseEventKind.REMEDY_APPLIED, by, rationale)
     return remedy
 
