@@ -30,6 +30,7 @@ INSTALLED_APPS = [
     "orders",
     "cases",
     "policies",
+    "notifications",
     "django_htmx",
     "axes",
     "dashboard",
@@ -142,7 +143,6 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = TIME_ZONE
-CELERY_BEAT_SCHEDULE: dict = {}
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
 # --- Email (django-anymail) --------------------------------------------------------------------
@@ -151,6 +151,7 @@ EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.file
 EMAIL_FILE_PATH = str(VAR_DIR / "mail")
 EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
 EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)  # seconds; a send holds its outbox row's lock meanwhile
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="caseapp <care@shop.example>")
 ANYMAIL = {
     key: value
@@ -174,6 +175,56 @@ CASE_RESOLUTION_SLA = timedelta(hours=CASE_RESOLUTION_HOURS)
 # The dashboard's "quiet cases": no reply for this long (or a customer who rarely complains).
 DASHBOARD_QUIET_WAIT_HOURS = env.int("DASHBOARD_QUIET_WAIT_HOURS", default=4)
 DASHBOARD_PAGE_SIZE = env.int("DASHBOARD_PAGE_SIZE", default=50)
+
+# --- Proactive notifications (notifications/) ----------------------------------------------------
+# Reminders before a voucher expires, in days.
+VOUCHER_REMINDER_OFFSETS_DAYS = sorted(
+    {int(days) for days in env.list("VOUCHER_REMINDER_OFFSETS_DAYS", default=["30", "7", "1"])}, reverse=True
+)
+# Where a voucher can be used, as said in the reminder; empty: "in any of our shops or on our web shop", translated.
+NOTIFICATIONS_VOUCHER_WHERE_TO_USE = env.str("NOTIFICATIONS_VOUCHER_WHERE_TO_USE", default="")
+# A shipment with no courier event for this long is at risk.
+NOTIFICATIONS_SHIPMENT_SILENT_HOURS = env.int("NOTIFICATIONS_SHIPMENT_SILENT_HOURS", default=48)
+# The new date promised in a late-delivery apology when the courier gives none, in days from today.
+NOTIFICATIONS_LATE_NEW_DATE_DAYS = env.int("NOTIFICATIONS_LATE_NEW_DATE_DAYS", default=2)
+# How long the courier correction of a COD amount may take, at most, in hours.
+NOTIFICATIONS_COD_FIX_HOURS = env.int("NOTIFICATIONS_COD_FIX_HOURS", default=4)
+NOTIFICATIONS_SCAN_BATCH_SIZE = env.int("NOTIFICATIONS_SCAN_BATCH_SIZE", default=500)
+# Sending: attempts, exponential backoff (kept well below the broker's visibility timeout), and the sweep.
+NOTIFICATIONS_MAX_ATTEMPTS = env.int("NOTIFICATIONS_MAX_ATTEMPTS", default=8)
+NOTIFICATIONS_RETRY_BACKOFF_SECONDS = env.int("NOTIFICATIONS_RETRY_BACKOFF_SECONDS", default=30)
+NOTIFICATIONS_RETRY_BACKOFF_MAX_SECONDS = env.int("NOTIFICATIONS_RETRY_BACKOFF_MAX_SECONDS", default=900)
+NOTIFICATIONS_SWEEP_AFTER_SECONDS = env.int("NOTIFICATIONS_SWEEP_AFTER_SECONDS", default=120)
+if REDIS_URL and NOTIFICATIONS_RETRY_BACKOFF_MAX_SECONDS * 2 > CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"]:
+    raise ValueError("NOTIFICATIONS_RETRY_BACKOFF_MAX_SECONDS must stay well below the broker's visibility timeout.")
+
+# One beat scheduler runs these (celery -A caseapp beat); each interval in seconds from the environment.
+CELERY_BEAT_SCHEDULE: dict = {
+    "scan-expiring-vouchers": {
+        "task": "notifications.tasks.scan_expiring_vouchers_task",
+        "schedule": env.float("NOTIFICATIONS_SCAN_VOUCHERS_SECONDS", default=3600),
+    },
+    "scan-late-shipments": {
+        "task": "notifications.tasks.scan_late_shipments_task",
+        "schedule": env.float("NOTIFICATIONS_SCAN_SHIPMENTS_SECONDS", default=900),
+    },
+    "scan-cod-mismatches": {
+        "task": "notifications.tasks.scan_cod_mismatches_task",
+        "schedule": env.float("NOTIFICATIONS_SCAN_COD_SECONDS", default=900),
+    },
+    "scan-uncollected-parcels": {
+        "task": "notifications.tasks.scan_uncollected_parcels_task",
+        "schedule": env.float("NOTIFICATIONS_SCAN_NOT_COLLECTED_SECONDS", default=3600),
+    },
+    "scan-overdue-promises": {
+        "task": "notifications.tasks.scan_overdue_promises_task",
+        "schedule": env.float("NOTIFICATIONS_SCAN_PROMISES_SECONDS", default=300),
+    },
+    "sweep-outbox": {
+        "task": "notifications.tasks.sweep_outbox_task",
+        "schedule": env.float("NOTIFICATIONS_SWEEP_SECONDS", default=60),
+    },
+}
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],

@@ -119,3 +119,14 @@ class CaseFactory(factory.django.DjangoModelFactory):
     arrived_at = factory.LazyFunction(timezone.now)
     first_response_due_at = factory.LazyAttribute(lambda c: c.arrived_at + settings.CASE_FIRST_RESPONSE_SLA)
     resolution_due_at = factory.LazyAttribute(lambda c: c.arrived_at + settings.CASE_RESOLUTION_SLA)
+
+
+class PromiseFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "cases.Promise"
+
+    case = factory.SubFactory(CaseFactory)
+    description = "Call the customer back on Monday"
+    made_by_name = "Clerk at the counter"
+    made_at = factory.LazyFunction(lambda: timezone.now() - timedelta(days=3))
+    due_at = factory.LazyFunction(lambda: timezone.now() - timedelta(hours=1))

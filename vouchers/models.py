@@ -121,3 +121,21 @@ class VoucherExtension(models.Model):
             raise ValidationError({"new_valid_until": "An extension must move the date forward."})
         if not (self.reason or "").strip():
             raise ValidationError({"reason": "An extension needs a recorded reason."})
+
+
+class VoucherReminder(models.Model):
+    """A reminder that a voucher is about to expire: one per voucher per offset, ever (a unique constraint)."""
+
+    voucher = models.ForeignKey(Voucher, on_delete=models.PROTECT, related_name="reminders")
+    offset_days = models.PositiveSmallIntegerField(help_text="Days before the expiry date this reminder is for.")
+    valid_until = models.DateField(help_text="The expiry date the reminder stated.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["voucher", "offset_days"], name="voucher_reminder_once_per_offset"),
+        ]
+
+    def __str__(self):
+        return f"{self.voucher_id} reminder {self.offset_days} days before {self.valid_until}"

@@ -1,0 +1,84 @@
+"""The outbox: every message is first a row, written in the transaction of the fact that caused it."""
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class MessageStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed"
+    DELIVERED = "delivered", "Delivered"
+    BOUNCED = "bounced", "Bounced"
+
+
+class Message(models.Model):
+    """One email, sent at most once: the worker claims the row under a lock and marks it sent in that transaction."""
+
+    idempotency_key = models.CharField(max_length=200, unique=True)
+    recipient = models.EmailField(max_length=254)
+    template = models.CharField(max_length=60, help_text="A name from notifications.catalogue.TEMPLATES.")
+    context = models.JSONField(default=dict, blank=True)
+    language = models.CharField(max_length=8, default="en")
+    time_zone = models.CharField(max_length=64, default="UTC")
+    status = models.CharField(max_length=10, choices=MessageStatus.choices, default=MessageStatus.QUEUED)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    esp_message_id = models.CharField(max_length=255, blank=True)
+    case = models.ForeignKey(
+        "cases.Case", null=True, blank=True, on_delete=models.PROTECT, related_name="messages"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    next_attempt_at = models.DateTimeField(default=timezone.now, help_text="Not sent before this time.")
+    sent_at = models.DateTimeField(null=True, blank=True)
+    status_changed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"], name="message_status_next_idx"),
+            models.Index(fields=["esp_message_id"], name="message_esp_id_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(status__in=MessageStatus.values), name="message_status_known"),
+            models.CheckConstraint(condition=~models.Q(idempotency_key=""), name="message_has_idempotency_key"),
+            models.CheckConstraint(condition=~models.Q(recipient=""), name="message_has_recipient"),
+            models.CheckConstraint(
+                condition=models.Q(language__in=[code for code, _ in settings.LANGUAGES]),
+                name="message_language_known",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.template} to {self.recipient} ({self.status})"
+
+
+class DetectionKind(models.TextChoices):
+    LATE_SHIPMENT = "late_shipment", "Late or at-risk shipment"
+    DATE_CRITICAL = "date_critical", "Date-critical order at risk"
+    COD_MISMATCH = "cod_mismatch", "COD amount differs from the quote"
+    NOT_COLLECTED = "not_collected", "COD parcel not collected"
+
+
+class Detection(models.Model):
+    """Something a scan found and acted on, once: the unique key is the guard against acting twice."""
+
+    key = models.CharField(max_length=120, unique=True)
+    kind = models.CharField(max_length=20, choices=DetectionKind.choices)
+    case = models.ForeignKey("cases.Case", on_delete=models.PROTECT, related_name="detections")
+    shipment = models.ForeignKey(
+        "orders.Shipment", null=True, blank=True, on_delete=models.PROTECT, related_name="detections"
+    )
+    data = models.JSONField(default=dict, blank=True)
+    detected_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["detected_at", "id"]
+        indexes = [models.Index(fields=["shipment", "kind"], name="detection_shipment_kind_idx")]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(kind__in=DetectionKind.values), name="detection_kind_known"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} ({self.key})"

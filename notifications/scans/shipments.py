@@ -1,0 +1,288 @@
+"""Shipments: late or at risk (with the date-critical escalation), COD mismatches, uncollected COD parcels."""
+
+import logging
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Exists, F, OuterRef, Q
+from django.utils import timezone
+
+from cases.models import OPEN_STATUSES, Case, CaseCategory, CaseChannel, CaseEventKind
+from cases.services import case_event_append, case_open, promise_record
+from orders.models import PaymentMethod, Shipment, ShipmentEvent, ShipmentStatus
+from policies.models import RemedyStatus
+
+from .. import catalogue
+from ..models import Detection, DetectionKind
+from ..remedies import late_delivery_discount_apply
+from ..selectors import end_of_day, local_today, manager_pick, staff_recipients
+from ..services import message_queue
+
+logger = logging.getLogger(__name__)
+
+ON_THE_WAY = (ShipmentStatus.CREATED, ShipmentStatus.IN_TRANSIT, ShipmentStatus.DELAYED, ShipmentStatus.REFUSED)
+TRACKED = (ShipmentStatus.IN_TRANSIT, ShipmentStatus.DELAYED)
+COURIER_TROUBLE = (ShipmentStatus.DELAYED, ShipmentStatus.REFUSED)
+
+
+def _silence_cutoff(now: datetime) -> datetime:
+    return now - timedelta(hours=settings.NOTIFICATIONS_SHIPMENT_SILENT_HOURS)
+
+
+def _not_detected(kind: str):
+    return ~Exists(Detection.objects.filter(shipment=OuterRef("pk"), kind=kind))
+
+
+def late_shipments_queryset(*, now: datetime):
+    cutoff = _silence_cutoff(now)
+    heard_of = Exists(ShipmentEvent.objects.filter(shipment=OuterRef("pk"), occurred_at__gte=cutoff))
+    late = (
+        Q(estimated_delivery__gt=F("order__promised_delivery_date"))
+        | Q(order__promised_delivery_date__lt=timezone.localdate(now))
+        | Q(status__in=COURIER_TROUBLE)
+        | (Q(status__in=TRACKED, handed_over_at__lt=cutoff) & ~heard_of)
+    )
+    return Shipment.objects.filter(status__in=ON_THE_WAY).filter(late).filter(
+        _not_detected(DetectionKind.LATE_SHIPMENT)
+    )
+
+
+def shipment_late_reasons(shipment: Shipment, *, now: datetime) -> list[str]:
+    """Why this shipment is late or at risk (empty: it is not). The same tests as late_shipments_queryset."""
+    if shipment.status not in ON_THE_WAY:
+        return []
+    promised = shipment.order.promised_delivery_date
+    reasons = []
+    if promised and shipment.estimated_delivery and shipment.estimated_delivery > promised:
+        reasons.append("estimated_after_promised")
+    if promised and promised < timezone.localdate(now):
+        reasons.append("promised_date_passed")
+    if shipment.status in COURIER_TROUBLE:
+        reasons.append(f"courier_{shipment.status}")
+    cutoff = _silence_cutoff(now)
+    if (shipment.status in TRACKED and shipment.handed_over_at and shipment.handed_over_at < cutoff
+            and not shipment.events.filter(occurred_at__gte=cutoff).exists()):
+        reasons.append("no_tracking_event")
+    return reasons
+
+
+def _case_for(*, shipment: Shipment, category: str, subject: str, detection: dict) -> Case:
+    """Attach to the order's open case of this category, or open a system-detected one."""
+    order = shipment.order
+    case = (
+        Case.objects.select_for_update().filter(order=order, category=category, status__in=OPEN_STATUSES)
+        .order_by("arrived_at", "arrival_number").first()
+    )
+    if case is not None:
+        case_event_append(case=case, kind=CaseEventKind.DETECTED, text=subject, data=detection)
+        return case
+    return case_open(
+        customer=order.customer, category=category, channel=CaseChannel.SYSTEM, subject=subject,
+        order=order, shipment=shipment, detection=detection,
+    )
+
+
+def _lock_shipment(shipment_id: int) -> Shipment | None:
+    return (
+        Shipment.objects.select_for_update(of=("self",)).select_related("order__customer", "courier")
+        .filter(pk=shipment_id).first()
+    )
+
+
+def _staff_context(case: Case) -> dict:
+    return {"case_number": case.pk, "customer_name": case.customer.name, "customer_email": case.customer.email}
+
+
+@transaction.atomic
+def late_shipment_handle(*, shipment_id: int, now: datetime | None = None) -> Detection | None:
+    """A late or at-risk shipment: a system case, the customer's apology with a new date and the policy's discount,
+    and for a date-critical order an escalation to the case owner and a manager. Once per shipment."""
+    now = now or timezone.now()
+    shipment = _lock_shipment(shipment_id)  # concurrent handlers of one shipment wait here, then find it done
+    if shipment is None or Detection.objects.filter(shipment=shipment, kind=DetectionKind.LATE_SHIPMENT).exists():
+        return None
+    reasons = shipment_late_reasons(shipment, now=now)
+    if not reasons:
+        return None
+    order, customer = shipment.order, shipment.order.customer
+    today = local_today(now, customer.time_zone)
+    if shipment.estimated_delivery and shipment.estimated_delivery > today:
+        new_date = shipment.estimated_delivery  # the courier's own new date
+    else:
+        new_date = today + timedelta(days=settings.NOTIFICATIONS_LATE_NEW_DATE_DAYS)
+    detection_data = {
+        "detector": "late_shipment", "shipment_id": shipment.pk, "order": order.number, "reasons": reasons,
+        "promised_delivery_date": order.promised_delivery_date.isoformat() if order.promised_delivery_date else None,
+        "estimated_delivery": shipment.estimated_delivery.isoformat() if shipment.estimated_delivery else None,
+        "new_date": new_date.isoformat(), "courier_status": shipment.status,
+    }
+    case = _case_for(shipment=shipment, category=CaseCategory.LATE_DELIVERY,
+                     subject=f"Order {order.number} is late or at risk ({', '.join(reasons)})",
+                     detection=detection_data)
+    detection = Detection.objects.create(
+        key=f"late_shipment:{shipment.pk}", kind=DetectionKind.LATE_SHIPMENT, case=case, shipment=shipment,
+        data=detection_data, detected_at=now,
+    )
+    discount = {}
+    try:
+        with transaction.atomic():  # a discount that cannot be applied must not hold back the apology
+            remedy = late_delivery_discount_apply(case)
+    except (ValidationError, PermissionDenied) as exc:
+        remedy = None
+        reason = "; ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
+        logger.warning("Late-delivery discount on case %s not applied: %s", case.pk, reason)
+        case_event_append(case=case, kind=CaseEventKind.NOTE, occurred_at=now,
+                          text=f"The late-delivery discount could not be applied automatically: {reason}",
+                          data={"discount_failed": reason})
+    if remedy is not None and remedy.status == RemedyStatus.APPLIED:
+        discount = {"discount_amount": str(remedy.amount), "discount_currency": remedy.currency}
+        voucher_code = remedy.parameters.get("voucher_code")
+        if voucher_code:
+            discount["discount_voucher_code"] = voucher_code
+    owner = case.owner or manager_pick()
+    if owner is not None:
+        promise_record(
+            case=case, description=f"Deliver order {order.number} by {new_date:%Y-%m-%d} (new date given in the "
+                                   f"apology)",
+            due_at=end_of_day(new_date, customer.time_zone), owner=owner, made_by_name="caseapp", made_at=now,
+        )
+    message, _ = message_queue(
+        recipient=customer.email, template=catalogue.LATE_DELIVERY_APOLOGY,
+        idempotency_key=f"late-apology:{shipment.pk}", case=case,
+        language=customer.preferred_language, time_zone=customer.time_zone,
+        context={
+            "customer_name": customer.name, "order_number": order.number, "new_date": new_date.isoformat(),
+            "promised_date": order.promised_delivery_date.isoformat() if order.promised_delivery_date else None,
+            "courier": shipment.courier.name, "tracking_number": shipment.tracking_number, **discount,
+        },
+    )
+    case_event_append(case=case, kind=CaseEventKind.EMAIL_OUT, occurred_at=now,
+                      text=f"Apology with the new date {new_date:%Y-%m-%d} queued to {customer.email}",
+                      data={"message_id": message.pk, **discount})
+    if order.is_date_critical:
+        date_critical_escalate(case=case, shipment=shipment, reasons=reasons, now=now)
+    return detection
+
+
+def date_critical_escalate(*, case: Case, shipment: Shipment, reasons: list[str], now: datetime) -> Detection | None:
+    """Tell the case owner and a manager at once, with the time left before the date that matters."""
+    order, customer = shipment.order, shipment.order.customer
+    if Detection.objects.filter(shipment=shipment, kind=DetectionKind.DATE_CRITICAL).exists():
+        return None
+    deadline = end_of_day(order.promised_delivery_date, customer.time_zone)
+    hours_left = max(int((deadline - now).total_seconds() // 3600), 0)
+    recipients = staff_recipients(case.owner, manager_pick(exclude=[case.owner]))
+    detection = Detection.objects.create(
+        key=f"date_critical:{shipment.pk}", kind=DetectionKind.DATE_CRITICAL, case=case, shipment=shipment,
+        data={"hours_left": hours_left, "deadline": deadline.isoformat(), "reasons": reasons,
+              "alerted": [user.get_username() for user in recipients]},
+        detected_at=now,
+    )
+    for user in recipients:
+        message_queue(
+            recipient=user.email, template=catalogue.DATE_CRITICAL_ESCALATION,
+            idempotency_key=f"date-critical:{shipment.pk}:{user.pk}", case=case,
+            language=settings.LANGUAGE_CODE, time_zone=settings.TIME_ZONE,
+            context={
+                **_staff_context(case), "staff_name": user.get_full_name() or user.get_username(),
+                "order_number": order.number, "occasion": order.occasion,
+                "promised_date": order.promised_delivery_date.isoformat(), "deadline_at": deadline.isoformat(),
+                "hours_left": hours_left, "reasons": ", ".join(reasons), "courier": shipment.courier.name,
+                "courier_phone": shipment.courier.claims_phone, "tracking_number": shipment.tracking_number,
+            },
+        )
+    case_event_append(
+        case=case, kind=CaseEventKind.DETECTED, occurred_at=now,
+        text=f"Date-critical order {order.number}: {hours_left} h left; escalated to "
+             f"{', '.join(user.get_username() for user in recipients) or 'nobody (no manager with an email)'}",
+        data={"escalation": "date_critical", "hours_left": hours_left},
+    )
+    return detection
+
+
+def cod_mismatches_queryset():
+    return Shipment.objects.filter(
+        status__in=ON_THE_WAY, cod_amount__isnull=False, order__payment_method=PaymentMethod.CASH_ON_DELIVERY,
+    ).exclude(cod_amount=F("order__cod_quoted_amount")).filter(_not_detected(DetectionKind.COD_MISMATCH))
+
+
+@transaction.atomic
+def cod_mismatch_handle(*, shipment_id: int, now: datetime | None = None) -> Detection | None:
+    """A label amount different from the quote: a case and a promise (task) to have the courier correct it."""
+    now = now or timezone.now()
+    shipment = _lock_shipment(shipment_id)
+    if shipment is None or Detection.objects.filter(shipment=shipment, kind=DetectionKind.COD_MISMATCH).exists():
+        return None
+    order = shipment.order
+    if (shipment.status not in ON_THE_WAY or order.payment_method != PaymentMethod.CASH_ON_DELIVERY
+            or shipment.cod_amount is None or shipment.cod_amount == order.cod_quoted_amount):
+        return None
+    label, quoted = shipment.cod_amount, order.cod_quoted_amount
+    data = {"detector": "cod_mismatch", "shipment_id": shipment.pk, "order": order.number,
+            "label_amount": str(label), "quoted_amount": str(quoted), "currency": order.currency}
+    case = _case_for(shipment=shipment, category=CaseCategory.COD_MISMATCH,
+                     subject=f"COD on the label {label} {order.currency} differs from the quoted {quoted} "
+                             f"{order.currency} ({order.number})", detection=data)
+    detection = Detection.objects.create(key=f"cod_mismatch:{shipment.pk}", kind=DetectionKind.COD_MISMATCH,
+                                         case=case, shipment=shipment, data=data, detected_at=now)
+    owner = case.owner or manager_pick()
+    if owner is None:
+        logger.warning("COD mismatch on case %s: no owner nor manager to give the correction task to", case.pk)
+        return detection
+    due_at = now + timedelta(hours=settings.NOTIFICATIONS_COD_FIX_HOURS)
+    if shipment.estimated_delivery:  # before the courier knocks on the door
+        delivery_day_starts = end_of_day(shipment.estimated_delivery - timedelta(days=1), order.customer.time_zone)
+        due_at = max(min(due_at, delivery_day_starts), now)
+    promise = promise_record(
+        case=case, owner=owner, made_by_name="caseapp", made_at=now, due_at=due_at,
+        description=f"Have {shipment.courier.name} change the COD amount of {shipment.tracking_number} from "
+                    f"{label} to {quoted} {order.currency} before delivery",
+    )
+    if not owner.email:
+        return detection
+    message_queue(
+        recipient=owner.email, template=catalogue.COD_CORRECTION_TASK, case=case,
+        idempotency_key=f"cod-task:{shipment.pk}", language=settings.LANGUAGE_CODE, time_zone=settings.TIME_ZONE,
+        context={
+            **_staff_context(case), "staff_name": owner.get_full_name() or owner.get_username(),
+            "order_number": order.number, "label_amount": str(label), "quoted_amount": str(quoted),
+            "currency": order.currency, "courier": shipment.courier.name,
+            "courier_phone": shipment.courier.claims_phone, "courier_email": shipment.courier.claims_email,
+            "tracking_number": shipment.tracking_number, "due_at": promise.due_at.isoformat(),
+        },
+    )
+    return detection
+
+
+def uncollected_parcels_queryset():
+    return Shipment.objects.filter(status=ShipmentStatus.NOT_COLLECTED).filter(
+        _not_detected(DetectionKind.NOT_COLLECTED)
+    )
+
+
+@transaction.atomic
+def uncollected_parcel_handle(*, shipment_id: int, now: datetime | None = None) -> Detection | None:
+    """A COD parcel nobody collected: a case and a friendly message. No blacklist: people fall ill or travel."""
+    now = now or timezone.now()
+    shipment = _lock_shipment(shipment_id)
+    if (shipment is None or shipment.status != ShipmentStatus.NOT_COLLECTED
+            or Detection.objects.filter(shipment=shipment, kind=DetectionKind.NOT_COLLECTED).exists()):
+        return None
+    order, customer = shipment.order, shipment.order.customer
+    data = {"detector": "not_collected", "shipment_id": shipment.pk, "order": order.number}
+    case = _case_for(shipment=shipment, category=CaseCategory.NOT_COLLECTED,
+                     subject=f"Parcel for order {order.number} was not collected", detection=data)
+    detection = Detection.objects.create(key=f"not_collected:{shipment.pk}", kind=DetectionKind.NOT_COLLECTED,
+                                         case=case, shipment=shipment, data=data, detected_at=now)
+    message, _ = message_queue(
+        recipient=customer.email, template=catalogue.NOT_COLLECTED, idempotency_key=f"not-collected:{shipment.pk}",
+        case=case, language=customer.preferred_language, time_zone=customer.time_zone,
+        context={"customer_name": customer.name, "order_number": order.number, "courier": shipment.courier.name,
+                 "tracking_number": shipment.tracking_number},
+    )
+    case_event_append(case=case, kind=CaseEventKind.EMAIL_OUT, occurred_at=now,
+                      text=f"Friendly note about the uncollected parcel queued to {customer.email}",
+                      data={"message_id": message.pk})
+    return detection

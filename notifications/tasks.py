@@ -1,0 +1,98 @@
+"""Celery tasks: thin, take ids, safe to run twice or at once (the database guards, not the task)."""
+
+import logging
+
+from celery import shared_task
+from django.db import IntegrityError
+from django.utils import timezone
+
+from .scans import keyset_enqueue
+from .scans.promises import overdue_promises_queryset, promise_overdue_alert
+from .scans.shipments import (
+    cod_mismatch_handle,
+    cod_mismatches_queryset,
+    late_shipment_handle,
+    late_shipments_queryset,
+    uncollected_parcel_handle,
+    uncollected_parcels_queryset,
+)
+from .scans.vouchers import expiring_vouchers_scan, voucher_reminder_queue
+from .services import MessageSendDeferred, message_send, outbox_sweep
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(bind=True, max_retries=None)
+def send_message_task(self, message_id: int) -> str:
+    try:
+        return message_send(message_id=message_id).result
+    except MessageSendDeferred as deferred:
+        # The row already says when; if this retry cannot be published, the sweep finds the row.
+        raise self.retry(countdown=deferred.retry_in_seconds, exc=deferred) from deferred
+
+
+@shared_task
+def sweep_outbox_task() -> int:
+    return outbox_sweep()
+
+
+def _each(ids: list[int], handle, id_name: str) -> int:
+    done = 0
+    for row_id in ids:
+        try:
+            done += handle(**{id_name: row_id}) is not None
+        except IntegrityError:  # another worker handled the same row at the same moment
+            logger.info("%s(%s): already handled elsewhere", handle.__name__, row_id)
+        except Exception:  # one bad row must not stop the batch; the next scan finds it again
+            logger.exception("%s(%s) failed", handle.__name__, row_id)
+    return done
+
+
+@shared_task
+def scan_expiring_vouchers_task() -> int:
+    return expiring_vouchers_scan(enqueue=lambda ids: queue_voucher_reminders_task.delay(ids))
+
+
+@shared_task
+def queue_voucher_reminders_task(voucher_ids: list[int]) -> int:
+    return _each(voucher_ids, voucher_reminder_queue, "voucher_id")
+
+
+@shared_task
+def scan_late_shipments_task() -> int:
+    return keyset_enqueue(late_shipments_queryset(now=timezone.now()), handle_late_shipments_task.delay)
+
+
+@shared_task
+def handle_late_shipments_task(shipment_ids: list[int]) -> int:
+    return _each(shipment_ids, late_shipment_handle, "shipment_id")
+
+
+@shared_task
+def scan_cod_mismatches_task() -> int:
+    return keyset_enqueue(cod_mismatches_queryset(), handle_cod_mismatches_task.delay)
+
+
+@shared_task
+def handle_cod_mismatches_task(shipment_ids: list[int]) -> int:
+    return _each(shipment_ids, cod_mismatch_handle, "shipment_id")
+
+
+@shared_task
+def scan_uncollected_parcels_task() -> int:
+    return keyset_enqueue(uncollected_parcels_queryset(), handle_uncollected_parcels_task.delay)
+
+
+@shared_task
+def handle_uncollected_parcels_task(shipment_ids: list[int]) -> int:
+    return _each(shipment_ids, uncollected_parcel_handle, "shipment_id")
+
+
+@shared_task
+def scan_overdue_promises_task() -> int:
+    return keyset_enqueue(overdue_promises_queryset(now=timezone.now()), alert_overdue_promises_task.delay)
+
+
+@shared_task
+def alert_overdue_promises_task(promise_ids: list[int]) -> int:
+    return _each(promise_ids, promise_overdue_alert, "promise_id")

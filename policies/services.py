@@ -1,0 +1,403 @@
+"""Business actions of the policy app: policy versions, and remedies that take effect exactly once.
+
+Remedies take effect through the other apps' services (vouchers, orders, cases), never by writing their tables.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from datetime import timedelta
+from decimal import Decimal
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from caseapp.money import to_money, validate_currency
+from caseapp.roles import is_agent, is_manager
+from cases.models import Case, CaseEventKind
+from cases.services import case_event_append, promise_record
+from orders.models import Courier
+from orders.services import order_cancel, shipment_create
+from vouchers.services import voucher_extend, voucher_issue
+
+from . import engine
+from .engine import PolicyError, Proposal
+from .models import Budget, PolicyVersion, Remedy, RemedyKind, RemedyStatus
+from .selectors import (
+    case_currency,
+    case_facts,
+    case_shipment,
+    policy_compiled,
+    policy_version_active,
+)
+
+LATE_DELIVERY_DISCOUNT_RULE_ID = "late-delivery-discount"
+
+
+class PolicyDocumentInvalid(ValidationError):
+    """A policy document was refused; ``issues`` lists (rule id, field, reason) for each problem."""
+
+    def __init__(self, issues):
+        self.issues = list(issues)
+        super().__init__({"document": [str(issue) for issue in self.issues]})
+
+
+def policy_document_parse(document) -> dict:
+    """A document given as YAML/JSON text or as a mapping, validated. Raises PolicyDocumentInvalid."""
+    try:
+        if isinstance(document, bytes):
+            document = document.decode("utf-8")
+        if isinstance(document, str):
+            document = engine.load_policy_text(document)
+        engine.compile_policy(document)
+    except PolicyError as exc:
+        raise PolicyDocumentInvalid(exc.issues) from exc
+    except UnicodeDecodeError as exc:
+        raise PolicyDocumentInvalid([engine.PolicyIssue(None, "document", "not UTF-8 text")]) from exc
+    # Stored as JSON: dates written in YAML without quotes become ISO strings (the engine reads both).
+    return json.loads(engine.canonical_json(document))
+
+
+def _lock_versions() -> None:
+    """Serialise version changes (creating a number, switching the active one)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtext('caseapp.policies.version'))")
+    else:
+        list(PolicyVersion.objects.select_for_update().values_list("pk", flat=True))
+
+
+@transaction.atomic
+def policy_version_create(*, document, author=None, note: str = "") -> PolicyVersion:
+    """Store a new, immutable version (not yet active). Refused before anything is stored if invalid."""
+    parsed = policy_document_parse(document)
+    _lock_versions()
+    number = (PolicyVersion.objects.aggregate(n=Max("number"))["n"] or 0) + 1
+    return PolicyVersion.objects.create(number=number, document=parsed, author=author, note=(note or "").strip())
+
+
+@transaction.atomic
+def policy_version_activate(*, version: PolicyVersion, by=None) -> PolicyVersion:
+    """Make this version the one active version."""
+    if by is not None and not is_manager(by):
+        raise PermissionDenied("Only a manager activates a policy version.")
+    _lock_versions()
+    version = PolicyVersion.objects.get(pk=version.pk)
+    policy_document_parse(version.document)  # a version stored before a validator change must still be valid
+    if version.is_active:
+        return version
+    PolicyVersion.objects.filter(is_active=True).update(is_active=False)
+    version.is_active = True
+    version.activated_at = timezone.now()
+    version.save(update_fields=["is_active", "activated_at"])
+    return version
+
+
+@transaction.atomic
+def policy_default_ensure() -> PolicyVersion:
+    """The active version; on first use (no version at all) the shipped default becomes version 1, active."""
+    _lock_versions()
+    active = policy_version_active()
+    if active is not None:
+        return active
+    if PolicyVersion.objects.exists():
+        raise ValidationError({"policy": "No policy version is active: a manager must activate one."})
+    version = policy_version_create(
+        document=engine.default_policy_document(), author=None, note="Default policy shipped with caseapp"
+    )
+    return policy_version_activate(version=version)
+
+
+def _active_policy() -> tuple[PolicyVersion, engine.Policy]:
+    version = policy_version_active() or policy_default_ensure()
+    return version, policy_compiled(version)
+
+
+def case_proposals(*, case: Case, today=None, only_new: bool = False) -> list[Proposal]:
+    """What the active policy proposes for this case now (read only; applying is remedy_apply).
+
+    What the case already cost counts against the limit per case. A rule that already has a remedy on this case
+    (applied, waiting or rejected) comes back with ``already_decided=True`` and the same key, so applying it again
+    returns that remedy; ``only_new=True`` leaves those out."""
+    _, policy = _active_policy()
+    proposals = engine.evaluate(policy, case_facts(case=case, today=today))
+    if only_new:
+        proposals = [proposal for proposal in proposals if not proposal.already_decided]
+    return proposals
+
+
+# --- Remedies ------------------------------------------------------------------------------------------------
+
+
+def _timeline(remedy: Remedy, kind: str, actor, text: str) -> None:
+    case_event_append(
+        case=remedy.case, kind=kind, actor=actor, text=text,
+        data={"remedy_id": remedy.pk, "kind": remedy.kind, "amount": str(remedy.amount),
+              "currency": remedy.currency, "budget": remedy.budget, "rule_id": remedy.rule_id,
+              "policy_version": remedy.policy_version.number if remedy.policy_version_id else None,
+              "status": remedy.status},
+    )
+
+
+def _promise_owner(case: Case, by):
+    owner = case.owner or by
+    if owner is None:
+        raise ValidationError({"owner": "This remedy is a promise to keep: assign the case to someone first."})
+    return owner
+
+
+def _perform(remedy: Remedy, by) -> None:
+    """The remedy's effect, through the owning apps' services. Records what it did in remedy.parameters."""
+    case = remedy.case
+    parameters = dict(remedy.parameters)
+    now = timezone.now()
+    kind = remedy.kind
+    if kind == RemedyKind.EXTEND_VOUCHER:
+        if not case.voucher_id:
+            raise ValidationError({"voucher": "This case has no voucher to extend."})
+        until = timezone.localdate() + timedelta(days=int(parameters["days"]))
+        extension = voucher_extend(voucher=case.voucher, until=until, reason=remedy.rationale, by=by)
+        parameters.update(new_valid_until=until.isoformat(), voucher_extension_id=extension.pk,
+                          previous_valid_until=extension.previous_valid_until.isoformat())
+    elif kind == RemedyKind.DISCOUNT and parameters.get("given_as", "voucher") == "voucher":
+        voucher = voucher_issue(
+            code=f"CREDIT-{case.pk}-{remedy.pk}", value=remedy.amount, currency=remedy.currency, issued_at=now,
+            holder=case.customer,
+        )
+        parameters.update(voucher_id=voucher.pk, voucher_code=voucher.code,
+                          voucher_valid_until=voucher.valid_until.isoformat())
+    elif kind == RemedyKind.REPLACEMENT:
+        if not case.order_id:
+            raise ValidationError({"order": "This case has no order to replace."})
+        name = parameters.get("courier") or ""
+        courier = Courier.objects.filter(name=name).first() if name else None
+        if courier is None:
+            original = case_shipment(case)
+            courier = original.courier if original else None
+        if courier is None:
+            raise ValidationError({"courier": "Say which courier carries the replacement."})
+        shipment = shipment_create(
+            order=case.order, courier=courier, tracking_number=f"REPLACEMENT-{case.pk}-{remedy.pk}",
+            is_replacement=True,
+        )
+        parameters.update(shipment_id=shipment.pk, courier=courier.name, tracking_number=shipment.tracking_number)
+    elif kind == RemedyKind.CORRECT_COD:
+        courier = remedy.recoverable_from.name if remedy.recoverable_from_id else parameters.get("courier") or "the courier"
+        promise = promise_record(
+            case=case, owner=_promise_owner(case, by), made_by=by, made_by_name="" if by else "caseapp policy",
+            description=(f"Have {courier} correct the COD label from {parameters.get('label_amount', '?')} to "
+                         f"{parameters['target_amount']} {remedy.currency} before delivery"),
+            due_at=now + timedelta(hours=int(parameters.get("due_hours", 2))),
+        )
+        parameters["promise_id"] = promise.pk
+    elif kind == RemedyKind.CALLBACK:
+        promise = promise_record(
+            case=case, owner=_promise_owner(case, by), made_by=by, made_by_name="" if by else "caseapp policy",
+            description=parameters.get("description") or "Call the customer back",
+            due_at=now + timedelta(hours=int(parameters.get("due_hours", 24))),
+        )
+        parameters["promise_id"] = promise.pk
+    # refund, discount as a refund, absorb_cost, free_item, manager_override: the ledger row is the effect.
+    remedy.parameters = parameters
+    remedy.status = RemedyStatus.APPLIED
+    remedy.applied_at = now
+    remedy.save(update_fields=["parameters", "status", "applied_at"])
+
+
+def _case_locked(case: Case, *related) -> Case:
+    """Serialise the remedies of one case (their limits count each other). FOR NO KEY UPDATE does not conflict
+    with the key-share locks that deferred foreign-key checks take at commit, so it cannot deadlock with them."""
+    no_key = connection.features.has_select_for_no_key_update
+    return Case.objects.select_for_update(of=("self",), no_key=no_key).select_related(*related).get(pk=case.pk)
+
+
+def _check_proposal(case: Case, proposal: Proposal) -> None:
+    errors = {}
+    if proposal.kind not in RemedyKind.values or proposal.kind == RemedyKind.MANAGER_OVERRIDE:
+        errors["kind"] = f"{proposal.kind!r} is not a remedy a policy proposes."
+    try:
+        validate_currency(proposal.currency)
+    except ValidationError:
+        errors["currency"] = f"{proposal.currency!r} is not an ISO 4217 currency code."
+    else:
+        expected = case_currency(case)
+        if proposal.currency != expected:
+            errors["currency"] = f"The proposal is in {proposal.currency}, but this case is in {expected}."
+    if not isinstance(proposal.cost, Decimal) or proposal.cost < 0:
+        errors["cost"] = "A remedy's cost is a non-negative decimal amount."
+    if proposal.case_id != case.pk:
+        errors["proposal"] = f"This proposal is for case #{proposal.case_id}, not #{case.pk}."
+    if errors:
+        raise ValidationError(errors)
+
+
+@transaction.atomic
+def remedy_apply(*, case: Case, proposal: Proposal, by=None) -> Remedy:
+    """Turn a proposal into a remedy, once ever: a double click, a retried task or two agents at once all get the
+    same Remedy. Below the approval threshold it takes effect now; above, it waits for a manager."""
+    if by is not None and not is_agent(by):
+        raise PermissionDenied("Only agents and managers apply remedies.")
+    if isinstance(proposal, Mapping):  # e.g. Proposal.as_dict() sent back by a form or the API
+        try:
+            proposal = Proposal.from_dict(proposal)
+        except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
+            raise ValidationError({"proposal": f"This is not a proposal: {exc}"}) from exc
+    _check_proposal(case, proposal)
+    case = _case_locked(case, "customer", "order", "voucher", "shipment")
+    existing = Remedy.objects.filter(proposal_key=proposal.key).first()
+    if existing is not None:
+        return existing
+    # Trust the policy, not the caller: the proposal must be what the active policy proposes for this case now.
+    version, policy = _active_policy()
+    current = {p.key: p for p in engine.evaluate(policy, case_facts(case=case))}.get(proposal.key)
+    if current is None:
+        raise ValidationError({"proposal": "The active policy no longer proposes this remedy for this case."})
+    courier = Courier.objects.filter(name=current.recoverable_from).first() if current.recoverable_from else None
+    remedy = Remedy(
+        case=case, customer=case.customer, kind=current.kind, parameters=current.parameters, amount=current.cost,
+        currency=current.currency, budget=current.budget, recoverable_from=courier, policy_version=version,
+        rule_id=current.rule_id, rationale=current.rationale, proposal_key=current.key,
+        status=RemedyStatus.PENDING_APPROVAL if current.needs_approval else RemedyStatus.APPROVED,
+        needs_approval=current.needs_approval, proposed_by=by,
+    )
+    try:
+        with transaction.atomic():  # the unique key is claimed here, in the transaction that does the work
+            remedy.save()
+    except IntegrityError:
+        return Remedy.objects.get(proposal_key=current.key)
+    if current.needs_approval:
+        _timeline(remedy, CaseEventKind.REMEDY_PROPOSED, by, f"Waiting for a manager: {remedy.rationale}")
+        return remedy
+    _perform(remedy, by)
+    _timeline(remedy, CaseEventKind.REMEDY_APPLIED, by, remedy.rationale)
+    return remedy
+
+
+def _decision_checks(remedy: Remedy, by) -> None:
+    if by is None or not is_manager(by):
+        raise PermissionDenied("Only a manager approves or rejects remedies.")
+    if remedy.proposed_by_id and remedy.proposed_by_id == by.pk:
+        raise PermissionDenied("Nobody approves or rejects their own remedy.")
+
+
+@transaction.atomic
+def remedy_approve(*, remedy: Remedy, by) -> Remedy:
+    """A manager approves a waiting remedy; it takes effect in the same transaction."""
+    remedy = Remedy.objects.select_for_update(of=("self",)).select_related(
+        "case__customer", "case__order", "case__voucher", "recoverable_from", "policy_version").get(pk=remedy.pk)
+    _decision_checks(remedy, by)
+    if remedy.status == RemedyStatus.APPLIED and remedy.decided_by_id == by.pk:
+        return remedy  # the same manager clicked twice
+    if remedy.status != RemedyStatus.PENDING_APPROVAL:
+        raise ValidationError({"status": f"This remedy is already {remedy.get_status_display().lower()}."})
+    remedy.status = RemedyStatus.APPROVED
+    remedy.decided_by = by
+    remedy.decided_at = timezone.now()
+    remedy.save(update_fields=["status", "decided_by", "decided_at"])
+    _timeline(remedy, CaseEventKind.REMEDY_APPROVED, by, f"Approved by {by.get_username()}")
+    _perform(remedy, by)
+    _timeline(remedy, CaseEventKind.REMEDY_APPLIED, by, remedy.rationale)
+    return remedy
+
+
+@transaction.atomic
+def remedy_reject(*, remedy: Remedy, by, reason: str) -> Remedy:
+    """A manager rejects a waiting remedy, always with a reason."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": "Say why the remedy is rejected."})
+    remedy = Remedy.objects.select_for_update(of=("self",)).select_related("case", "policy_version").get(pk=remedy.pk)
+    _decision_checks(remedy, by)
+    if remedy.status != RemedyStatus.PENDING_APPROVAL:
+        raise ValidationError({"status": f"This remedy is already {remedy.get_status_display().lower()}."})
+    remedy.status = RemedyStatus.REJECTED
+    remedy.decided_by = by
+    remedy.decided_at = timezone.now()
+    remedy.decision_reason = reason
+    remedy.save(update_fields=["status", "decided_by", "decided_at", "decision_reason"])
+    _timeline(remedy, CaseEventKind.REMEDY_REJECTED, by, f"Rejected by {by.get_username()}: {reason}")
+    return remedy
+
+
+OVERRIDE_KINDS = (RemedyKind.MANAGER_OVERRIDE, RemedyKind.FREE_ITEM, RemedyKind.REFUND, RemedyKind.DISCOUNT,
+                  RemedyKind.ABSORB_COST)
+
+
+@transaction.atomic
+def remedy_override(
+    *, case: Case, by, kind: str = RemedyKind.MANAGER_OVERRIDE, reason: str, amount="0.00", currency: str | None = None,
+    parameters: dict | None = None, budget: str = Budget.CUSTOMER_CARE, recoverable_from=None, key: str | None = None,
+) -> Remedy:
+    """A manager decides beyond the policy (cancel a non-refundable order, give an item for free), with a reason.
+
+    Applied at once and recorded in the ledger with the manager as the decider. The same override submitted twice
+    (same case, kind, amount, reason) is recorded once; pass ``key`` to choose the idempotency key yourself.
+    """
+    if by is None or not is_manager(by):
+        raise PermissionDenied("Only a manager overrides the policy.")
+    errors = {}
+    reason = (reason or "").strip()
+    if not reason:
+        errors["reason"] = "A manager override always records its reason."
+    if kind not in OVERRIDE_KINDS:
+        errors["kind"] = f"A manager override is one of {', '.join(OVERRIDE_KINDS)}, not {kind!r}."
+    if budget not in Budget.values:
+        errors["budget"] = f"{budget!r} is not a budget ({', '.join(Budget.values)})."
+    try:
+        money = to_money(amount)
+        if money < 0:
+            errors["amount"] = "An amount cannot be negative."
+    except ValidationError as exc:
+        errors["amount"] = exc.messages[0]
+        money = None
+    expected = case_currency(case)
+    currency = currency or expected
+    try:
+        validate_currency(currency)
+        if currency != expected:
+            errors["currency"] = f"This case is in {expected}, not {currency}."
+    except ValidationError as exc:
+        errors["currency"] = exc.messages[0]
+    if errors:
+        raise ValidationError(errors)
+    case = _case_locked(case, "customer")
+    if key is None:
+        digest = hashlib.sha256(f"{kind}|{money}|{currency}|{reason}|{by.pk}".encode()).hexdigest()[:20]
+        key = f"case-{case.pk}/override/{digest}"
+    existing = Remedy.objects.filter(proposal_key=key).first()
+    if existing is not None:
+        return existing
+    courier = recoverable_from
+    if isinstance(courier, str):
+        courier = Courier.objects.filter(name=courier).first()
+    rationale = f"manager override by {by.get_username()}: {reason}"
+    if money:
+        rationale += f" ({kind.replace('_', ' ')}, {money} {currency}, booked to {budget})"
+    now = timezone.now()
+    remedy = Remedy(
+        case=case, customer=case.customer, kind=kind, parameters=dict(parameters or {}), amount=money,
+        currency=currency, budget=budget, recoverable_from=courier, policy_version=policy_version_active(),
+        rule_id="manager-override", rationale=rationale, proposal_key=key, status=RemedyStatus.APPLIED,
+        needs_approval=False, proposed_by=by, decision_reason=reason, applied_at=now,
+    )
+    try:
+        with transaction.atomic():
+            remedy.save()
+    except IntegrityError:
+        return Remedy.objects.get(proposal_key=key)
+    if remedy.parameters.get("action") == "cancel_order":
+        if not case.order_id:
+            raise ValidationError({"order": "This case has no order to cancel."})
+        order = order_cancel(order=case.order, reason=rationale, by=by)
+        remedy.parameters["order_status"] = order.status
+        remedy.save(update_fields=["parameters"])
+    _timeline(remedy, CaseEventKind.REMEDY_APPLIED, by, rationale)
+    return remedy
+
+
+# Replay reads only; it lives in policies/replay.py and is offered here with the other policy actions.
+from .replay import ReplayReport, policy_replay  # noqa: E402,F401
