@@ -104,23 +104,21 @@ def queue_cases(*, user, filters: QueueFilters | None = None, now: datetime | No
 def queue_counts(*, user, now: datetime | None = None) -> dict[str, int]:
     """How many open cases each filter would show, in one query: {"open": 12, "mine": 3, "category:lost_parcel": 2, ...}.
 
-    Status counts cover every status (a resolved case is counted under "status:resolved").
+    Only open cases are counted (the queue's business); resolved and closed cases are listed without a count.
     """
     now = now or timezone.now()
-    open_q = Q(status__in=OPEN_STATUSES)
     aggregates = {
-        "all": Count("arrival_number"),
-        "open": Count("arrival_number", filter=open_q),
-        "mine": Count("arrival_number", filter=open_q & Q(owner=user)),
-        "unowned": Count("arrival_number", filter=open_q & Q(owner__isnull=True)),
-        "date_critical": Count("arrival_number", filter=open_q & Q(order__is_date_critical=True)),
+        "open": Count("arrival_number"),
+        "mine": Count("arrival_number", filter=Q(owner=user)),
+        "unowned": Count("arrival_number", filter=Q(owner__isnull=True)),
+        "date_critical": Count("arrival_number", filter=Q(order__is_date_critical=True)),
         "overdue": Count("arrival_number", filter=_overdue_q(now)),
         "quiet": Count("arrival_number", filter=_quiet_q(now)),
     }
-    for value in CaseStatus.values:
+    for value in OPEN_STATUSES:
         aggregates[f"status:{value}"] = Count("arrival_number", filter=Q(status=value))
     for value in CaseCategory.values:
-        aggregates[f"category:{value}"] = Count("arrival_number", filter=open_q & Q(category=value))
+        aggregates[f"category:{value}"] = Count("arrival_number", filter=Q(category=value))
     for value in CaseChannel.values:
-        aggregates[f"channel:{value}"] = Count("arrival_number", filter=open_q & Q(channel=value))
-    return Case.objects.aggregate(**aggregates)
+        aggregates[f"channel:{value}"] = Count("arrival_number", filter=Q(channel=value))
+    return Case.objects.filter(status__in=OPEN_STATUSES).aggregate(**aggregates)

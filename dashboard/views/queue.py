@@ -30,7 +30,7 @@ def queue(request):
         "page": page,
         "cases": page.object_list,
         "counts": counts,
-        "status_counts": [(value, _(label), counts[f"status:{value}"]) for value, label in CaseStatus.choices],
+        "status_counts": [(value, _(label), counts.get(f"status:{value}")) for value, label in CaseStatus.choices],
         "category_counts": [(value, _(label), counts[f"category:{value}"]) for value, label in CaseCategory.choices],
         "channel_counts": [(value, _(label), counts[f"channel:{value}"]) for value, label in CaseChannel.choices],
     }
