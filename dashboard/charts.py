@@ -17,7 +17,7 @@ def _fmt(value) -> str:
 def bar_chart(*, title: str, rows: list[tuple[str, Decimal | int]], unit: str = "", chart_id: str = "chart",
               width: int = 460) -> str:
     """Horizontal bars, one per (label, value), longest first as given."""
-    bar_height, gap, label_width, value_width = 22, 8, 150, 110
+    bar_height, gap, label_width, value_width = 22, 8, 178, 112
     height = max(len(rows), 1) * (bar_height + gap) + 36
     top = max((value for _, value in rows), default=0) or 1
     plot = width - label_width - value_width
@@ -37,7 +37,7 @@ def bar_chart(*, title: str, rows: list[tuple[str, Decimal | int]], unit: str = 
         colour = PALETTE[index % len(PALETTE)]
         parts.append(
             f'<text x="{label_width - 8}" y="{y + 15}" text-anchor="end" class="chart-label">'
-            f"{escape(label[:22])}</text>"
+            f"{escape(label[:24])}</text>"
             f'<rect x="{label_width}" y="{y}" width="{length}" height="{bar_height}" rx="3" fill="{colour}"/>'
             f'<text x="{label_width + length + 6}" y="{y + 15}" class="chart-value">'
             f"{escape(_fmt(value))} {escape(unit)}</text>"

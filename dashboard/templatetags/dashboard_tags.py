@@ -72,6 +72,25 @@ def query_with(context, **changes):
 
 
 @register.filter
+def remedy_kind(value):
+    """A proposal's kind as the shop says it, translated: "extend_voucher" -> "Extend voucher"."""
+    from django.utils.translation import gettext
+
+    from policies.models import RemedyKind
+
+    return gettext(str(dict(RemedyKind.choices).get(value, value)))
+
+
+@register.filter
+def budget_label(value):
+    from django.utils.translation import gettext
+
+    from policies.models import Budget
+
+    return gettext(str(dict(Budget.choices).get(value, value)))
+
+
+@register.filter
 def money(amount, currency=""):
     if amount is None:
         return ""
