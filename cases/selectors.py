@@ -12,6 +12,8 @@ from django.db.models import Count, Exists, IntegerField, Min, OuterRef, Q, Quer
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from orders.models import Order
+
 from .models import OPEN_STATUSES, Case, CaseCategory, CaseChannel, CaseStatus, Promise, PromiseStatus
 
 QUEUE_ORDER = ("arrived_at", "arrival_number")
@@ -111,7 +113,10 @@ def queue_counts(*, user, now: datetime | None = None) -> dict[str, int]:
         "open": Count("arrival_number"),
         "mine": Count("arrival_number", filter=Q(owner=user)),
         "unowned": Count("arrival_number", filter=Q(owner__isnull=True)),
-        "date_critical": Count("arrival_number", filter=Q(order__is_date_critical=True)),
+        # a probe per open case by primary key, rather than joining every order
+        "date_critical": Count("arrival_number", filter=Q(Exists(
+            Order.objects.filter(pk=OuterRef("order_id"), is_date_critical=True)
+        ))),
         "overdue": Count("arrival_number", filter=_overdue_q(now)),
         "quiet": Count("arrival_number", filter=_quiet_q(now)),
     }

@@ -214,7 +214,10 @@ def test_take_next_refuses_get(agent_client):
 
 @pytest.mark.django_db(transaction=True)
 def test_two_agents_pressing_take_next_at_once_get_different_cases():
-    # given two cases and two agents
+    # given two cases and two agents (a transactional test before this one may have emptied the groups table)
+    from django.contrib.auth.models import Group
+
+    Group.objects.get_or_create(name="agent")
     alice = UserFactory(username="alice", role="agent")
     bob = UserFactory(username="bob", role="agent")
     now = timezone.now()
