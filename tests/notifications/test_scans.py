@@ -278,3 +278,31 @@ def test_voucher_reminder_dates_are_exact():
     voucher_reminder_queue(voucher_id=held.pk, now=NOW)
     assert Message.objects.get().context["expiry_date"] == (TODAY + timedelta(days=1)).isoformat()
     assert isinstance(date.fromisoformat(Message.objects.get().context["expiry_date"]), date)
+
+
+def test_the_new_date_is_never_the_day_already_broken(manager):
+    # given a courier reporting a delay while its estimate still says the promised day (tomorrow)
+    shipment = ShipmentFactory(status="delayed", handed_over_at=NOW - timedelta(hours=5),
+                               order=OrderFactory(promised_delivery_date=TODAY + timedelta(days=1)),
+                               estimated_delivery=TODAY + timedelta(days=1))
+    # when the apology is written
+    late_shipment_handle(shipment_id=shipment.pk, now=NOW)
+    # then it promises a later day than the one it apologises for
+    apology = Message.objects.get(template=catalogue.LATE_DELIVERY_APOLOGY)
+    assert date.fromisoformat(apology.context["new_date"]) > shipment.order.promised_delivery_date
+
+
+def test_a_date_critical_parcel_not_with_the_courier_the_day_before_is_escalated_to_staff_only(manager):
+    # given a birthday parcel due tomorrow that the shop has not handed over yet
+    shipment = ShipmentFactory(status="created", handed_over_at=None,
+                               order=OrderFactory(promised_delivery_date=TODAY + timedelta(days=1),
+                                                  is_date_critical=True, occasion="birthday"))
+    # when the scan runs and the handler runs twice
+    assert list(late_shipments_queryset(now=NOW).values_list("pk", flat=True)) == [shipment.pk]
+    assert late_shipment_handle(shipment_id=shipment.pk, now=NOW) is not None
+    assert late_shipment_handle(shipment_id=shipment.pk, now=NOW) is None
+    # then a manager is told, with the time left; the customer gets no apology for a delay that has not happened
+    assert list(Message.objects.values_list("template", "recipient")) == [
+        (catalogue.DATE_CRITICAL_ESCALATION, manager.email)
+    ]
+    assert not late_shipments_queryset(now=NOW).exists()
