@@ -150,9 +150,14 @@ CASE_RESOLUTION_SLA = timedelta(hours=CASE_RESOLUTION_HOURS)
 
 # --- Proactive notifications (notifications/) ----------------------------------------------------
 # Reminders before a voucher expires, in days.
-VOUCHER_REMINDER_OFFSETS_DAYS = sorted(
-    {int(days) for days in env.list("VOUCHER_REMINDER_OFFSETS_DAYS", default=["30", "7", "1"])}, reverse=True
-)
+try:
+    VOUCHER_REMINDER_OFFSETS_DAYS = sorted(
+        {int(days) for days in env.list("VOUCHER_REMINDER_OFFSETS_DAYS", default=["30", "7", "1"])}, reverse=True
+    )
+except ValueError as exc:
+    raise ValueError("VOUCHER_REMINDER_OFFSETS_DAYS: give whole numbers of days, e.g. 30,7,1") from exc
+if any(days < 0 for days in VOUCHER_REMINDER_OFFSETS_DAYS):
+    raise ValueError("VOUCHER_REMINDER_OFFSETS_DAYS: days before expiry cannot be negative")
 # Where a voucher can be used, as said in the reminder; empty: "in any of our shops or on our web shop", translated.
 NOTIFICATIONS_VOUCHER_WHERE_TO_USE = env.str("NOTIFICATIONS_VOUCHER_WHERE_TO_USE", default="")
 # A shipment with no courier event for this long is at risk.
