@@ -160,6 +160,8 @@ if any(days < 0 for days in VOUCHER_REMINDER_OFFSETS_DAYS):
     raise ValueError("VOUCHER_REMINDER_OFFSETS_DAYS: days before expiry cannot be negative")
 # Where a voucher can be used, as said in the reminder; empty: "in any of our shops or on our web shop", translated.
 NOTIFICATIONS_VOUCHER_WHERE_TO_USE = env.str("NOTIFICATIONS_VOUCHER_WHERE_TO_USE", default="")
+# Shipment scans look at orders placed within this many days (older ones are for people, not for a scan).
+NOTIFICATIONS_LOOKBACK_DAYS = env.int("NOTIFICATIONS_LOOKBACK_DAYS", default=30)
 # A shipment with no courier event for this long is at risk.
 NOTIFICATIONS_SHIPMENT_SILENT_HOURS = env.int("NOTIFICATIONS_SHIPMENT_SILENT_HOURS", default=48)
 # The new date promised in a late-delivery apology when the courier gives none, in days from today.

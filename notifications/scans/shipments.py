@@ -32,6 +32,11 @@ def _silence_cutoff(now: datetime) -> datetime:
     return now - timedelta(hours=settings.NOTIFICATIONS_SHIPMENT_SILENT_HOURS)
 
 
+def _recent(now: datetime) -> Q:
+    """Only orders placed within the look-back window: a first deployment does not apologise for last year."""
+    return Q(order__placed_at__gte=now - timedelta(days=settings.NOTIFICATIONS_LOOKBACK_DAYS))
+
+
 def _not_detected(kind: str):
     return ~Exists(Detection.objects.filter(shipment=OuterRef("pk"), kind=kind))
 
@@ -48,14 +53,15 @@ def late_shipments_queryset(*, now: datetime):
     # A date-critical parcel not yet with the courier the day before: not late yet, but at risk.
     at_risk = Q(order__is_date_critical=True, status=ShipmentStatus.CREATED, handed_over_at__isnull=True,
                 order__promised_delivery_date__lte=timezone.localdate(now) + timedelta(days=1))
-    return Shipment.objects.filter(status__in=ON_THE_WAY).filter(
+    return Shipment.objects.filter(_recent(now), status__in=ON_THE_WAY).filter(
         (late & _not_detected(DetectionKind.LATE_SHIPMENT)) | (at_risk & _not_detected(DetectionKind.DATE_CRITICAL))
     )
 
 
 def shipment_late_reasons(shipment: Shipment, *, now: datetime) -> list[str]:
     """Why this shipment is late or at risk (empty: it is not). The same tests as late_shipments_queryset."""
-    if shipment.status not in ON_THE_WAY:
+    if (shipment.status not in ON_THE_WAY
+            or shipment.order.placed_at < now - timedelta(days=settings.NOTIFICATIONS_LOOKBACK_DAYS)):
         return []
     promised = shipment.order.promised_delivery_date
     reasons = []
@@ -226,8 +232,9 @@ def date_critical_escalate(*, case: Case, shipment: Shipment, reasons: list[str]
     return detection
 
 
-def cod_mismatches_queryset():
+def cod_mismatches_queryset(*, now: datetime):
     return Shipment.objects.filter(
+        _recent(now),
         status__in=ON_THE_WAY, cod_amount__isnull=False, order__payment_method=PaymentMethod.CASH_ON_DELIVERY,
     ).exclude(cod_amount=F("order__cod_quoted_amount")).filter(_not_detected(DetectionKind.COD_MISMATCH))
 
@@ -280,8 +287,8 @@ def cod_mismatch_handle(*, shipment_id: int, now: datetime | None = None) -> Det
     return detection
 
 
-def uncollected_parcels_queryset():
-    return Shipment.objects.filter(status=ShipmentStatus.NOT_COLLECTED).filter(
+def uncollected_parcels_queryset(*, now: datetime):
+    return Shipment.objects.filter(_recent(now), status=ShipmentStatus.NOT_COLLECTED).filter(
         _not_detected(DetectionKind.NOT_COLLECTED)
     )
 
