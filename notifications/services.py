@@ -189,10 +189,16 @@ def message_send(*, message_id: int, now: datetime | None = None) -> SendOutcome
             return SendOutcome(message_id, "already_done")
         if message.next_attempt_at > now + timedelta(seconds=1):
             return SendOutcome(message_id, "not_due")
-        rendered = message_render(
-            template=message.template, context=message.context, language=message.language,
-            time_zone=message.time_zone,
-        )
+        try:
+            rendered = message_render(
+                template=message.template, context=message.context, language=message.language,
+                time_zone=message.time_zone,
+            )
+        except Exception as exc:  # a message that cannot be written will not get better by retrying
+            message.attempts += 1
+            _message_fail(message, reason=f"could not be rendered: {send_error_reason(exc)}", now=now)
+            logger.exception("Message %s could not be rendered", message.pk)
+            return SendOutcome(message_id, "failed")
         message_id_header = _message_id_header(message)
         email = EmailMultiAlternatives(
             subject=rendered.subject, body=rendered.text, from_email=settings.DEFAULT_FROM_EMAIL,

@@ -233,3 +233,17 @@ def test_queueing_for_a_customer_uses_their_language(settings):
                                         "tracking_number": "T"},
                                language=customer.preferred_language, time_zone=customer.time_zone)
     assert (message.language, message.time_zone) == ("it", "Europe/Rome")
+
+
+def test_a_message_that_cannot_be_rendered_fails_once_with_the_reason_on_the_case(settings):
+    # given a queued message whose template context holds a date that is not a date
+    case = CaseFactory()
+    message, _ = message_queue(recipient="a@mail.example", template=catalogue.VOUCHER_REMINDER,
+                               idempotency_key="broken", context={**VOUCHER_CONTEXT, "expiry_date": "someday"},
+                               case=case)
+    # when the worker tries to send it
+    outcome = message_send(message_id=message.pk)
+    # then it is failed (not retried forever by the sweep) and the case says why
+    message.refresh_from_db()
+    assert outcome.result == "failed" and message.status == MessageStatus.FAILED
+    assert "could not be rendered" in CaseEvent.objects.get(case=case, kind=CaseEventKind.NOTIFICATION_FAILED).text
