@@ -52,8 +52,14 @@ free_item          amount, description                                          
 callback           due_hours (default 24), description                              0
 =================  ==============================================================  ===========================
 
-Discounts, refunds and absorbed costs are capped by the limits (and the rationale says so); other kinds are not
-proposed when they would exceed a limit. ``manager_override`` is never proposed by a rule: it is a manager's act.
+Limits: a rule's ``max_cost_per_case`` caps its own remedy; its ``max_cost_per_customer_per_year`` and the
+policy's limits count what the customer already received this year (``remedy_cost_this_year``), what this case
+already cost (``case_remedy_cost``) and the proposals before it in the same evaluation. Discounts, refunds and
+absorbed costs are capped by the limits (and the rationale says so); other kinds are not proposed when they would
+exceed a limit. A rule that already has a remedy on the case (``decided_rules``) is not proposed again.
+``manager_override`` is never proposed by a rule: it is a manager's act.
+
+Proposal keys are ``case-<id>/rule-<rule id>/<kind>``: one remedy per rule and case, ever, whatever the version.
 """
 
 from __future__ import annotations
@@ -95,6 +101,8 @@ class Facts:
     # case
     category: str = "other"
     channel: str = "email"
+    case_remedy_cost: Decimal = ZERO  # remedies already applied to this case
+    decided_rules: frozenset = frozenset()  # rules with a remedy in the ledger for this case: not proposed again
     # order
     order_total: Decimal | None = None
     payment_method: str | None = None
@@ -133,7 +141,7 @@ FACT_TYPES: dict[str, str] = {
     "today": DATE, "currency": TEXT, "case_id": INT,
     "tenure_days": INT, "tenure_years": NUMBER, "order_count": INT, "lifetime_spend": MONEY,
     "remedies_this_year": INT, "remedy_cost_this_year": MONEY,
-    "category": TEXT, "channel": TEXT,
+    "category": TEXT, "channel": TEXT, "case_remedy_cost": MONEY,
     "order_total": MONEY, "payment_method": TEXT, "promised_date": DATE, "is_date_critical": BOOL,
     "is_non_refundable": BOOL, "cod_quoted_amount": MONEY, "days_until_promised": INT,
     "shipment_status": TEXT, "days_late": INT, "courier": TEXT, "cod_label_amount": MONEY,
@@ -362,6 +370,38 @@ def _compile_test(name: str, kind: str, op: str, raw) -> Callable[[Facts], bool]
     return lambda f: (v := getattr(f, name)) is not None and compare(v, value)
 
 
+def _all_of(tests: tuple) -> Callable[[Facts], bool]:
+    if len(tests) == 1:
+        return tests[0]
+    if len(tests) == 2:
+        first, second = tests
+        return lambda f: first(f) and second(f)
+
+    def check(f):
+        for test in tests:
+            if not test(f):
+                return False
+        return True
+
+    return check
+
+
+def _any_of(tests: tuple) -> Callable[[Facts], bool]:
+    if len(tests) == 1:
+        return tests[0]
+    if len(tests) == 2:
+        first, second = tests
+        return lambda f: first(f) or second(f)
+
+    def check(f):
+        for test in tests:
+            if test(f):
+                return True
+        return False
+
+    return check
+
+
 def _compile_condition(node, path: str, issues: list, rule_id, facts_used: list) -> Callable[[Facts], bool]:
     def bad(field, reason):
         issues.append(PolicyIssue(rule_id, field, reason))
@@ -384,9 +424,7 @@ def _compile_condition(node, path: str, issues: list, rule_id, facts_used: list)
             _compile_condition(child, f"{path}.{key}[{index}]", issues, rule_id, facts_used)
             for index, child in enumerate(children)
         )
-        if key == "all":
-            return lambda f: all(test(f) for test in tests)
-        return lambda f: any(test(f) for test in tests)
+        return _all_of(tests) if key == "all" else _any_of(tests)
     if "fact" not in node:
         return bad(path, "a condition needs a fact (or all/any/not)")
     name = node["fact"]
@@ -410,10 +448,7 @@ def _compile_condition(node, path: str, issues: list, rule_id, facts_used: list)
             issues.append(PolicyIssue(rule_id, f"{path}.{op}", f"{name}: {exc}"))
     if name not in facts_used:
         facts_used.append(name)
-    if len(tests) == 1:
-        return tests[0]
-    tests = tuple(tests)
-    return lambda f: all(test(f) for test in tests)
+    return _all_of(tuple(tests))
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -806,7 +841,10 @@ def _describe_facts(facts: Facts, used: tuple) -> list[str]:
     if "is_date_critical" in used and facts.is_date_critical:
         phrases.append(f"date-critical order, promised for {facts.promised_date}")
     if "days_late" in used:
-        phrases.append(f"delivery {_plural(facts.days_late, 'day')} late")
+        if facts.promised_date is not None and facts.promised_date >= facts.today:
+            phrases.append(f"expected {_plural(facts.days_late, 'day')} after the promised date")
+        else:
+            phrases.append(f"delivery {_plural(facts.days_late, 'day')} late")
     if "days_until_promised" in used and facts.days_until_promised is not None:
         phrases.append(f"{_plural(facts.days_until_promised, 'day')} left until the promised date")
     if "shipment_status" in used and facts.shipment_status:
@@ -861,17 +899,22 @@ def _cap(kind, cost, caps) -> tuple[Decimal | None, str | None]:
     return cost, capped_by
 
 
-def evaluate(policy: Policy | Mapping, facts: Facts) -> list[Proposal]:
-    """The remedies the policy proposes for these facts, highest priority first. Deterministic, no side effects."""
+def evaluate(policy: Policy | Mapping, facts: Facts, *, explain: bool = True) -> list[Proposal]:
+    """The remedies the policy proposes for these facts, highest priority first. Deterministic, no side effects.
+
+    ``explain=False`` leaves the rationale empty (for bulk replays that only compare outcomes)."""
     if not isinstance(policy, Policy):
         policy = compile_policy(policy)
     currency = facts.currency
     proposals: list[Proposal] = []
-    spent = ZERO
+    spent = facts.case_remedy_cost
     count_this_year = facts.remedies_this_year
     spent_this_year = facts.remedy_cost_this_year
     policy_limits = policy.limits
+    decided = facts.decided_rules
     for rule in policy.rules:
+        if decided and rule.id in decided:
+            continue  # already applied, waiting or rejected for this case: its cost is in the totals
         if not rule.test(facts):
             continue
         kind = rule.kind
@@ -920,17 +963,20 @@ def evaluate(policy: Policy | Mapping, facts: Facts) -> list[Proposal]:
         recoverable = courier if parameters.get("recover_from_courier") else None
         parameters["amount"] = str(cost)
         needs_approval = rule.force_approval or _needs_approval(policy, kind, cost, currency)
-        phrases = _describe_facts(facts, rule.facts_used)
-        phrases.append(f"rule {rule.id}: " + _describe_remedy(
-            kind, parameters, cost, currency, rule.budget, recoverable or (courier if kind == CORRECT_COD else None),
-            capped_by))
-        if rule.note:
-            phrases.append(rule.note)
-        if needs_approval:
-            phrases.append("needs a manager's approval")
+        rationale = ""
+        if explain:
+            phrases = _describe_facts(facts, rule.facts_used)
+            phrases.append(f"rule {rule.id}: " + _describe_remedy(
+                kind, parameters, cost, currency, rule.budget,
+                recoverable or (courier if kind == CORRECT_COD else None), capped_by))
+            if rule.note:
+                phrases.append(rule.note)
+            if needs_approval:
+                phrases.append("needs a manager's approval")
+            rationale = "; ".join(phrases)
         proposals.append(Proposal(
             case_id=facts.case_id, rule_id=rule.id, kind=kind, parameters=parameters, cost=cost, currency=currency,
-            budget=rule.budget, recoverable_from=recoverable, rationale="; ".join(phrases),
+            budget=rule.budget, recoverable_from=recoverable, rationale=rationale,
             needs_approval=needs_approval, key=proposal_key(facts.case_id, rule.id, kind, facts),
             priority=rule.priority,
         ))

@@ -47,8 +47,12 @@ def case_facts(*, case, today: date | None = None) -> Facts:
     cost_this_year = Remedy.objects.filter(
         customer_id=case.customer_id, status=RemedyStatus.APPLIED, currency=currency, applied_at__year=today.year,
     ).aggregate(total=Sum("amount"))["total"] or ZERO
+    on_case = list(Remedy.objects.filter(case_id=case.pk).values_list("rule_id", "status", "currency", "amount"))
     values = {
         "today": today, "currency": currency, "case_id": case.pk,
+        "case_remedy_cost": sum((amount for _, status, cur, amount in on_case
+                                 if status == RemedyStatus.APPLIED and cur == currency), ZERO),
+        "decided_rules": frozenset(rule_id for rule_id, _, _, _ in on_case if rule_id),
         "tenure_days": loyalty.tenure_days, "tenure_years": loyalty.tenure_years,
         "order_count": loyalty.order_count, "lifetime_spend": loyalty.lifetime_spend.get(currency, ZERO),
         "remedies_this_year": loyalty.remedies_this_year, "remedy_cost_this_year": cost_this_year,
@@ -183,8 +187,3 @@ def remedy_cost_report(*, date_from: date, date_to: date) -> RemedyReport:
             else:
                 report.customers_without_remedy, report.customers_without_remedy_who_returned = count, returned
     return report
-
-
-def remedy_keys_taken(*, keys) -> set[str]:
-    """Which proposal keys already have a remedy (applied, pending or rejected)."""
-    return set(Remedy.objects.filter(proposal_key__in=list(keys)).values_list("proposal_key", flat=True))

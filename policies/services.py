@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from datetime import timedelta
 from decimal import Decimal
 
@@ -26,7 +27,13 @@ from vouchers.services import voucher_extend, voucher_issue
 from . import engine
 from .engine import PolicyError, Proposal
 from .models import Budget, PolicyVersion, Remedy, RemedyKind, RemedyStatus
-from .selectors import case_currency, case_facts, case_shipment, policy_compiled, policy_version_active
+from .selectors import (
+    case_currency,
+    case_facts,
+    case_shipment,
+    policy_compiled,
+    policy_version_active,
+)
 
 LATE_DELIVERY_DISCOUNT_RULE_ID = "late-delivery-discount"
 
@@ -111,7 +118,10 @@ def _active_policy() -> tuple[PolicyVersion, engine.Policy]:
 
 
 def case_proposals(*, case: Case, today=None) -> list[Proposal]:
-    """What the active policy proposes for this case now (read only; applying is remedy_apply)."""
+    """What the active policy proposes for this case now (read only; applying is remedy_apply).
+
+    A rule that already has a remedy on this case (applied, waiting or rejected) is not proposed again, and what
+    the case already cost counts against the limit per case."""
     _, policy = _active_policy()
     return engine.evaluate(policy, case_facts(case=case, today=today))
 
@@ -194,6 +204,13 @@ def _perform(remedy: Remedy, by) -> None:
     remedy.save(update_fields=["parameters", "status", "applied_at"])
 
 
+def _case_locked(case: Case, *related) -> Case:
+    """Serialise the remedies of one case (their limits count each other). FOR NO KEY UPDATE does not conflict
+    with the key-share locks that deferred foreign-key checks take at commit, so it cannot deadlock with them."""
+    no_key = connection.features.has_select_for_no_key_update
+    return Case.objects.select_for_update(of=("self",), no_key=no_key).select_related(*related).get(pk=case.pk)
+
+
 def _check_proposal(case: Case, proposal: Proposal) -> None:
     errors = {}
     if proposal.kind not in RemedyKind.values or proposal.kind == RemedyKind.MANAGER_OVERRIDE:
@@ -220,9 +237,13 @@ def remedy_apply(*, case: Case, proposal: Proposal, by=None) -> Remedy:
     same Remedy. Below the approval threshold it takes effect now; above, it waits for a manager."""
     if by is not None and not is_agent(by):
         raise PermissionDenied("Only agents and managers apply remedies.")
+    if isinstance(proposal, Mapping):  # e.g. Proposal.as_dict() sent back by a form or the API
+        try:
+            proposal = Proposal.from_dict(proposal)
+        except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
+            raise ValidationError({"proposal": f"This is not a proposal: {exc}"}) from exc
     _check_proposal(case, proposal)
-    case = Case.objects.select_for_update(of=("self",)).select_related(
-        "customer", "order", "voucher", "shipment").get(pk=case.pk)
+    case = _case_locked(case, "customer", "order", "voucher", "shipment")
     existing = Remedy.objects.filter(proposal_key=proposal.key).first()
     if existing is not None:
         return existing
@@ -339,7 +360,7 @@ def remedy_override(
         errors["currency"] = exc.messages[0]
     if errors:
         raise ValidationError(errors)
-    case = Case.objects.select_for_update(of=("self",)).select_related("customer").get(pk=case.pk)
+    case = _case_locked(case, "customer")
     if key is None:
         digest = hashlib.sha256(f"{kind}|{money}|{currency}|{reason}|{by.pk}".encode()).hexdigest()[:20]
         key = f"case-{case.pk}/override/{digest}"

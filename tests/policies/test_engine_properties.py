@@ -36,6 +36,7 @@ facts_strategy = st.builds(
     category=st.sampled_from(["voucher_expired", "late_delivery", "lost_parcel", "wrong_item", "incomplete_order",
                               "defective_item", "cod_mismatch", "not_collected", "broken_promise", "other"]),
     channel=st.sampled_from(["email", "phone", "counter", "web", "system"]),
+    case_remedy_cost=money,
     order_total=maybe_money,
     payment_method=st.none() | st.sampled_from(["card", "cod", "bank_transfer"]),
     promised_date=st.none() | day,
@@ -106,8 +107,8 @@ def test_proposals_never_exceed_the_limits(document, facts):
             assert proposal.cost <= Decimal(rule_cap)
         total += proposal.cost
     case_cap = policy_limits.get("max_cost_per_case", {}).get(currency)
-    if case_cap is not None:
-        assert total <= Decimal(case_cap)
+    if case_cap is not None and proposals:
+        assert facts.case_remedy_cost + total <= max(Decimal(case_cap), facts.case_remedy_cost)
     year_cap = policy_limits.get("max_cost_per_customer_per_year", {}).get(currency)
     if year_cap is not None and proposals:
         assert facts.remedy_cost_this_year + total <= max(Decimal(year_cap), facts.remedy_cost_this_year)

@@ -42,10 +42,10 @@ def test_applying_the_same_proposal_twice_leaves_one_remedy(late_case, agent, ot
         remedy_apply(case=late_case, proposal=proposal, by=agent),
         remedy_apply(case=late_case, proposal=proposal, by=None),
         remedy_apply(case=late_case, proposal=proposal, by=other_agent),
-        remedy_apply(case=late_case, proposal=late_discount(late_case), by=None),
     ]
-    # then there is one remedy, one credit voucher and one timeline entry
+    # then there is one remedy, one credit voucher and one timeline entry, and the policy proposes it no more
     assert all(remedy.pk == first.pk for remedy in again)
+    assert case_proposals(case=late_case) == []
     assert Remedy.objects.count() == 1
     assert Voucher.objects.filter(code__startswith="CREDIT-").count() == 1
     assert late_case.events.filter(kind=CaseEventKind.REMEDY_APPLIED).count() == 1
@@ -227,3 +227,85 @@ def test_only_a_manager_activates_a_version(policy, agent):
     with pytest.raises(PermissionDenied):
         policy_version_activate(version=version, by=agent)
     assert PolicyVersion.objects.get(is_active=True).number == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_unique_key_decides_between_two_transactions_inserting_at_once():
+    # given a late order, and another transaction that has just claimed the same proposal key but not committed
+    import time
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    ValidityRuleFactory()
+    policy_default_ensure()
+    today = timezone.localdate()
+    order = OrderFactory(total=Decimal("200.00"), promised_delivery_date=today - timedelta(days=2),
+                         placed_at=timezone.now() - timedelta(days=6))
+    shipment = ShipmentFactory(order=order, status="delayed", estimated_delivery=today + timedelta(days=1))
+    case = CaseFactory(customer=order.customer, order=order, shipment=shipment, category="late_delivery")
+    proposal = late_discount(case)
+    claimed, waited = threading.Event(), []
+
+    def other_transaction():
+        try:
+            with transaction.atomic():
+                Remedy.objects.create(case=case, customer=case.customer, kind="discount", amount=proposal.cost,
+                                      currency="EUR", rationale="applied by the other transaction",
+                                      proposal_key=proposal.key, status="applied")
+                claimed.set()
+                with connection.cursor() as cursor:  # commit only once our insert waits on the unique index
+                    for _ in range(200):
+                        cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                                       "AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()")
+                        if cursor.fetchone()[0]:
+                            waited.append(True)
+                            break
+                        time.sleep(0.05)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=other_transaction)
+    thread.start()
+    assert claimed.wait(timeout=10)
+    # when this transaction applies the same proposal (it cannot see the uncommitted row, so it inserts too)
+    remedy = remedy_apply(case=case, proposal=proposal, by=None)
+    thread.join(timeout=30)
+    # then it waited on the unique key, lost, and returned the other transaction's remedy without doing the work
+    assert waited == [True]
+    assert remedy.rationale == "applied by the other transaction"
+    assert Remedy.objects.filter(case=case).count() == 1
+    assert not Voucher.objects.filter(code__startswith=f"CREDIT-{case.pk}-").exists()
+    assert not case.events.filter(kind=CaseEventKind.REMEDY_APPLIED).exists()
+
+
+@pytest.mark.django_db
+def test_a_proposal_sent_back_as_a_dict_is_applied(late_case, agent):
+    remedy = remedy_apply(case=late_case, proposal=late_discount(late_case).as_dict(), by=agent)
+    assert remedy.kind == "discount" and remedy.amount == Decimal("4.00")
+    with pytest.raises(ValidationError) as raised:
+        remedy_apply(case=late_case, proposal={"kind": "refund"}, by=agent)
+    assert "proposal" in raised.value.message_dict
+
+
+@pytest.mark.django_db
+def test_someone_without_a_role_cannot_apply(late_case):
+    from tests.factories import UserFactory
+
+    with pytest.raises(PermissionDenied):
+        remedy_apply(case=late_case, proposal=late_discount(late_case), by=UserFactory(username="visitor"))
+    assert not Remedy.objects.exists()
+
+
+@pytest.mark.django_db
+def test_replay_of_an_unknown_version_or_backwards_range_is_a_clear_error(policy):
+    from datetime import date
+
+    from policies.services import policy_replay
+
+    with pytest.raises(ValidationError) as unknown:
+        policy_replay(version=42, date_from=date(2026, 1, 1), date_to=date(2026, 2, 1))
+    assert "no policy version 42" in unknown.value.message_dict["version"][0]
+    with pytest.raises(ValidationError) as backwards:
+        policy_replay(version=1, date_from=date(2026, 2, 1), date_to=date(2026, 1, 1))
+    assert "date_to" in backwards.value.message_dict

@@ -1,0 +1,107 @@
+"""Nothing half-done, the cost report, proposals not yet decided, and the admin going through the services."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from cases.models import CaseEvent, Promise
+from policies.models import PolicyVersion, Remedy
+from policies.selectors import remedy_cost_report
+from policies.services import case_proposals, remedy_apply
+from tests.factories import CaseFactory, CourierFactory, OrderFactory, ShipmentFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_remedy_whose_effect_fails_leaves_nothing_behind(policy):
+    # given an uncollected parcel whose case nobody owns, applied by caseapp itself (no user)
+    order = OrderFactory(payment_method="cod", cod_quoted_amount=Decimal("50.00"), total=Decimal("50.00"))
+    shipment = ShipmentFactory(order=order, status="not_collected", cod_amount=Decimal("50.00"))
+    case = CaseFactory(customer=order.customer, order=order, shipment=shipment, category="not_collected")
+    events = CaseEvent.objects.count()
+    (proposal,) = case_proposals(case=case)
+    # when the call-back promise cannot be given an owner
+    with pytest.raises(ValidationError) as raised:
+        remedy_apply(case=case, proposal=proposal, by=None)
+    # then the error names the field, and no remedy, promise or event was left half-saved
+    assert "owner" in raised.value.message_dict
+    assert not Remedy.objects.exists() and not Promise.objects.exists()
+    assert CaseEvent.objects.count() == events
+
+
+def test_a_rule_already_decided_on_a_case_is_not_proposed_again(late_case):
+    (proposal,) = case_proposals(case=late_case)
+    remedy_apply(case=late_case, proposal=proposal)
+    assert case_proposals(case=late_case) == []
+
+
+def test_what_a_case_already_cost_counts_against_the_limit_per_case(policy, manager, late_case):
+    # given a manager already gave 1,990 EUR on this case (the default limit per case is 2,000 EUR)
+    from policies.services import remedy_override
+
+    remedy_override(case=late_case, by=manager, kind="refund", reason="goodwill", amount="1990.00")
+    # when the policy proposes the late discount (5% of 79.90 = 4.00)
+    (proposal,) = case_proposals(case=late_case)
+    # then it is capped to what is left under the limit, and says so
+    assert proposal.cost == Decimal("4.00")
+    remedy_override(case=late_case, by=manager, kind="refund", reason="more goodwill", amount="8.00")
+    (proposal,) = case_proposals(case=late_case)
+    assert proposal.cost == Decimal("2.00") and "capped by the limit per case" in proposal.rationale
+
+
+def test_cost_report_by_kind_budget_courier_and_return_rate(policy, agent):
+    # given a lost parcel refunded, recoverable from the courier, for a customer who ordered again afterwards
+    courier = CourierFactory(name="FastCourier")
+    order = OrderFactory(total=Decimal("120.00"), placed_at=timezone.now() - timedelta(days=3))
+    shipment = ShipmentFactory(order=order, courier=courier, status="lost")
+    case = CaseFactory(customer=order.customer, order=order, shipment=shipment, category="lost_parcel",
+                       arrived_at=timezone.now() - timedelta(days=1))
+    (proposal,) = case_proposals(case=case)
+    remedy_apply(case=case, proposal=proposal, by=agent)
+    OrderFactory(customer=order.customer, placed_at=timezone.now())
+    # and a customer whose case got no remedy and who did not come back
+    CaseFactory(category="other", arrived_at=timezone.now() - timedelta(days=1))
+    today = timezone.localdate()
+    # when the report is read
+    report = remedy_cost_report(date_from=today - timedelta(days=7), date_to=today)
+    # then it shows the cost by kind, budget and courier, and who came back
+    assert report.by_kind == [{"kind": "refund", "currency": "EUR", "count": 1, "total": Decimal("120.00")}]
+    assert report.by_budget == [{"budget": "logistics", "currency": "EUR", "count": 1, "total": Decimal("120.00")}]
+    assert report.by_courier == [{"recoverable_from__name": "FastCourier", "currency": "EUR", "count": 1,
+                                  "recoverable": Decimal("120.00")}]
+    assert (report.customers_with_remedy, report.customers_with_remedy_who_returned) == (1, 1)
+    assert (report.customers_without_remedy, report.customers_without_remedy_who_returned) == (1, 0)
+    assert report.return_rate_with_remedy == Decimal("1.000") and report.return_rate_without_remedy == Decimal("0")
+
+
+@pytest.fixture
+def admin_client(client, policy):
+    user = UserFactory(username="root", role="manager")
+    user.is_staff = user.is_superuser = True
+    user.save()
+    client.force_login(user)
+    return client
+
+
+def test_admin_creates_versions_through_the_validator(admin_client):
+    url = "/admin/policies/policyversion/add/"
+    # an invalid document is refused, naming the rule and the field
+    bad = "rules:\n  - id: oops\n    when: {fact: shoe_size, eq: 42}\n    remedy: {kind: callback}\n"
+    response = admin_client.post(url, {"document_text": bad, "note": "bad"})
+    assert response.status_code == 200
+    assert "rule oops, when.fact: unknown fact" in response.content.decode()
+    assert PolicyVersion.objects.count() == 1
+    # a valid one is stored as the next version, inactive
+    good = "rules:\n  - id: call\n    when: {fact: days_late, ge: 1}\n    remedy: {kind: callback}\n"
+    response = admin_client.post(url, {"document_text": good, "note": "calls"})
+    assert response.status_code == 302
+    version = PolicyVersion.objects.get(number=2)
+    assert version.document["rules"][0]["id"] == "call" and not version.is_active and version.note == "calls"
+    # and the activate action switches the active version
+    response = admin_client.post("/admin/policies/policyversion/",
+                                 {"action": "activate", "_selected_action": [version.pk]})
+    assert response.status_code == 302
+    assert list(PolicyVersion.objects.filter(is_active=True).values_list("number", flat=True)) == [2]
