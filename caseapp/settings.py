@@ -133,6 +133,8 @@ ANYMAIL = {
     for key, value in {
         "MAILGUN_API_KEY": env.str("ANYMAIL_MAILGUN_API_KEY", default=""),
         "MAILGUN_SENDER_DOMAIN": env.str("ANYMAIL_MAILGUN_SENDER_DOMAIN", default=""),
+        # Mailgun signs its tracking webhooks with this key; anymail checks it on top of WEBHOOK_SECRET.
+        "MAILGUN_WEBHOOK_SIGNING_KEY": env.str("ANYMAIL_MAILGUN_WEBHOOK_SIGNING_KEY", default=""),
         "POSTMARK_SERVER_TOKEN": env.str("ANYMAIL_POSTMARK_SERVER_TOKEN", default=""),
         "SENDGRID_API_KEY": env.str("ANYMAIL_SENDGRID_API_KEY", default=""),
         "AMAZON_SES_CLIENT_PARAMS": None,
