@@ -5,6 +5,10 @@ email provider's side: `message_send` claims the row with SELECT ... FOR UPDATE 
 the same transaction, so a second task for the same row finds it locked or already sent. A worker killed during
 the send rolls its transaction back (PostgreSQL ends the dead connection's transaction), and the row is queued
 again for the redelivered task or the sweep.
+
+The one window no database can close: the provider has answered "accepted" and the worker dies before its COMMIT
+(microseconds). The row is then sent again; its Message-ID header is the same on every attempt, so a receiver or
+an ESP that deduplicates on it drops the second copy.
 """
 
 import hashlib
