@@ -29,7 +29,7 @@ from anymail.exceptions import (
 )
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.mail import EmailMultiAlternatives
+from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.serializers.json import DjangoJSONEncoder
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
@@ -178,7 +178,22 @@ def _message_fail(message: Message, *, reason: str, now: datetime) -> None:
 
 
 def message_send(*, message_id: int, now: datetime | None = None) -> SendOutcome:
-    """Send one outbox row, never twice. Raises MessageSendDeferred on a temporary failure (row stays queued)."""
+    """Send one outbox row, never twice. Raises MessageSendDeferred on a temporary failure (row stays queued).
+
+    The connection to the provider is opened here and closed only after the row's COMMIT, so the time between the
+    provider's "accepted" and the row saying "sent" is one UPDATE and one COMMIT (not an SMTP QUIT round trip).
+    """
+    connection = get_connection(fail_silently=False)
+    try:
+        return _message_send_claimed(message_id=message_id, now=now, connection=connection)
+    finally:
+        try:
+            connection.close()
+        except Exception:  # the email is already sent or already failed; a goodbye that fails changes nothing
+            logger.debug("Closing the email connection after message %s failed", message_id, exc_info=True)
+
+
+def _message_send_claimed(*, message_id: int, now: datetime | None, connection) -> SendOutcome:
     deferred = None
     with transaction.atomic():
         now = now or timezone.now()
@@ -208,10 +223,12 @@ def message_send(*, message_id: int, now: datetime | None = None) -> SendOutcome
             subject=rendered.subject, body=rendered.text, from_email=settings.DEFAULT_FROM_EMAIL,
             to=[message.recipient],
             headers={"Message-ID": message_id_header, "X-Caseapp-Message": message.idempotency_key},
+            connection=connection,
         )
         email.attach_alternative(rendered.html, "text/html")
         message.attempts += 1
         try:
+            connection.open()
             email.send(fail_silently=False)
         except Exception as exc:
             reason = send_error_reason(exc)
