@@ -157,3 +157,18 @@ def shipment_days_late(shipment: Shipment, *, today: date | None = None) -> int:
         today = today or timezone.localdate()
         arrived = max(today, shipment.estimated_delivery or today)
     return max((arrived - promised).days, 0)
+
+
+@transaction.atomic
+def order_cancel(*, order: Order, reason: str, by=None) -> Order:
+    """Cancel an order. A non-refundable order is cancelled only by a manager's override, which gives the reason."""
+    order = Order.objects.select_for_update().get(pk=order.pk)
+    if not (reason or "").strip():
+        raise ValidationError({"reason": "Say why the order is cancelled."})
+    if order.status == OrderStatus.CANCELLED:
+        return order
+    if order.status in (OrderStatus.DELIVERED, OrderStatus.RETURNED):
+        raise ValidationError({"status": f"A {order.get_status_display().lower()} order cannot be cancelled."})
+    order.status = OrderStatus.CANCELLED
+    order.save(update_fields=["status"])
+    return order

@@ -56,7 +56,8 @@ Limits: a rule's ``max_cost_per_case`` caps its own remedy; its ``max_cost_per_c
 policy's limits count what the customer already received this year (``remedy_cost_this_year``), what this case
 already cost (``case_remedy_cost``) and the proposals before it in the same evaluation. Discounts, refunds and
 absorbed costs are capped by the limits (and the rationale says so); other kinds are not proposed when they would
-exceed a limit. A rule that already has a remedy on the case (``decided_rules``) is not proposed again.
+exceed a limit. A rule that already has a remedy on the case (``decided_rules``) is proposed again with the same
+key and ``already_decided=True``, outside the limits (its cost is already in the totals).
 ``manager_override`` is never proposed by a rule: it is a manager's act.
 
 Proposal keys are ``case-<id>/rule-<rule id>/<kind>``: one remedy per rule and case, ever, whatever the version.
@@ -66,9 +67,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import operator
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
@@ -102,7 +104,7 @@ class Facts:
     category: str = "other"
     channel: str = "email"
     case_remedy_cost: Decimal = ZERO  # remedies already applied to this case
-    decided_rules: frozenset = frozenset()  # rules with a remedy in the ledger for this case: not proposed again
+    decided_rules: frozenset = frozenset()  # rules with a remedy in the ledger for this case
     # order
     order_total: Decimal | None = None
     payment_method: str | None = None
@@ -324,8 +326,7 @@ def _bool(value) -> bool:
 # ---------------------------------------------------------------------------------------------------------------
 
 _COMPARE = {
-    "eq": lambda a, b: a == b, "ne": lambda a, b: a != b, "lt": lambda a, b: a < b,
-    "le": lambda a, b: a <= b, "gt": lambda a, b: a > b, "ge": lambda a, b: a >= b,
+    "eq": operator.eq, "ne": operator.ne, "lt": operator.lt, "le": operator.le, "gt": operator.gt, "ge": operator.ge,
 }
 
 
@@ -552,6 +553,7 @@ class Proposal:
     needs_approval: bool
     key: str
     priority: int = 0
+    already_decided: bool = False  # this rule already has a remedy on the case (applied, waiting or rejected)
 
     @property
     def estimated_cost(self) -> Decimal:
@@ -602,6 +604,10 @@ class Rule:
     final: bool
     note: str
     facts_used: tuple
+    # precomputed when the policy is compiled
+    max_count: int | None = None  # the tighter of the rule's and the policy's count per customer per year
+    has_caps: bool = False  # any money limit on the rule or the policy
+    percent_text: str | None = None
 
 
 @dataclass(frozen=True)
@@ -768,6 +774,17 @@ def _compile(document) -> tuple[Policy | None, list[PolicyIssue]]:
     limits = _parse_limits(document.get("limits"), None, "limits", issues)
     if issues:
         return None, issues
+    policy_caps = bool(limits.max_cost_per_case or limits.max_cost_per_customer_per_year)
+    rules = [
+        replace(
+            rule,
+            max_count=min((n for n in (rule.limits.max_remedies_per_customer_per_year,
+                                       limits.max_remedies_per_customer_per_year) if n is not None), default=None),
+            has_caps=policy_caps or bool(rule.limits.max_cost_per_case or rule.limits.max_cost_per_customer_per_year),
+            percent_text=_plain(rule.amount.percent) if rule.amount and rule.amount.percent is not None else None,
+        )
+        for rule in rules
+    ]
     ordered = tuple(sorted(rules, key=lambda rule: (-rule.priority, rule.id)))
     return Policy(ordered, thresholds, unlisted, limits, dict(document)), []
 
@@ -913,15 +930,14 @@ def evaluate(policy: Policy | Mapping, facts: Facts, *, explain: bool = True) ->
     policy_limits = policy.limits
     decided = facts.decided_rules
     for rule in policy.rules:
-        if decided and rule.id in decided:
-            continue  # already applied, waiting or rejected for this case: its cost is in the totals
         if not rule.test(facts):
             continue
+        # A rule that already has a remedy on this case is proposed again with the same key (so a retried caller
+        # finds it and remedy_apply returns the existing remedy), but it is already in the ledger's totals: it is
+        # neither limited nor counted a second time.
+        already = bool(decided) and rule.id in decided
         kind = rule.kind
-        limits = rule.limits
-        max_count = [n for n in (limits.max_remedies_per_customer_per_year,
-                                 policy_limits.max_remedies_per_customer_per_year) if n is not None]
-        if max_count and count_this_year >= min(max_count):
+        if not already and rule.max_count is not None and count_this_year >= rule.max_count:
             continue
         parameters = dict(rule.parameters)
         courier = facts.courier
@@ -947,16 +963,21 @@ def evaluate(policy: Policy | Mapping, facts: Facts, *, explain: bool = True) ->
             cost = rule.amount.resolve(facts) if rule.amount else ZERO
             if cost is None:
                 continue  # the amount is unknown for this case (no order, no amount in this currency)
-            if rule.amount and rule.amount.percent is not None:
-                parameters["percent"] = _plain(rule.amount.percent)
+            if rule.percent_text is not None:
+                parameters["percent"] = rule.percent_text
                 parameters["of"] = rule.amount.of
-        case_cap = _min_cap(limits.max_cost_per_case.get(currency),
-                            policy_limits.max_cost_per_case.get(currency), spent, True)
-        year_cap = _min_cap(limits.max_cost_per_customer_per_year.get(currency),
-                            policy_limits.max_cost_per_customer_per_year.get(currency), spent_this_year, False)
-        cost, capped_by = _cap(kind, cost, ((case_cap, "the limit per case"),
-                                            (year_cap, "the limit per customer per year")))
-        if cost is None or (kind in DIVISIBLE_KINDS and cost <= 0):
+        capped_by = None
+        if rule.has_caps and not already:
+            limits = rule.limits
+            case_cap = _min_cap(limits.max_cost_per_case.get(currency),
+                                policy_limits.max_cost_per_case.get(currency), spent, True)
+            year_cap = _min_cap(limits.max_cost_per_customer_per_year.get(currency),
+                                policy_limits.max_cost_per_customer_per_year.get(currency), spent_this_year, False)
+            cost, capped_by = _cap(kind, cost, ((case_cap, "the limit per case"),
+                                                (year_cap, "the limit per customer per year")))
+            if cost is None:
+                continue
+        if kind in DIVISIBLE_KINDS and cost <= 0:
             continue
         if kind == REPLACEMENT:
             parameters.setdefault("courier", courier or "")
@@ -978,11 +999,12 @@ def evaluate(policy: Policy | Mapping, facts: Facts, *, explain: bool = True) ->
             case_id=facts.case_id, rule_id=rule.id, kind=kind, parameters=parameters, cost=cost, currency=currency,
             budget=rule.budget, recoverable_from=recoverable, rationale=rationale,
             needs_approval=needs_approval, key=proposal_key(facts.case_id, rule.id, kind, facts),
-            priority=rule.priority,
+            priority=rule.priority, already_decided=already,
         ))
-        spent += cost
-        spent_this_year += cost
-        count_this_year += 1
+        if not already:
+            spent += cost
+            spent_this_year += cost
+            count_this_year += 1
         if rule.final:
             break
     return proposals

@@ -27,7 +27,7 @@ BATCH_SIZE = 5000
 MAX_DIFFERENCES_LISTED = 500
 
 FACTS_SQL = """
-SELECT c.arrival_number, (c.arrived_at AT TIME ZONE %(tz)s)::date AS day, c.arrived_at, c.category, c.channel,
+SELECT c.arrival_number, (c.arrived_at AT TIME ZONE %(tz)s)::date AS day, c.category, c.channel,
        cu.customer_since,
        COALESCE(o.currency, v.currency, %(default_currency)s) AS currency,
        o.id, o.total, o.payment_method, o.promised_delivery_date, o.is_date_critical, o.is_non_refundable,
@@ -76,7 +76,7 @@ LIMIT %(limit)s
 
 
 def _facts_from_row(row) -> Facts:
-    (case_id, today, _arrived_at, category, channel, customer_since, currency,
+    (case_id, today, category, channel, customer_since, currency,
      order_id, order_total, payment_method, promised, is_date_critical, is_non_refundable, cod_quoted,
      shipment_status, delivered_on, eta, cod_label, is_replacement, courier,
      voucher_id, voucher_currency, voucher_value, voucher_balance, valid_until, validity_months,

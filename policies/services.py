@@ -21,7 +21,7 @@ from caseapp.roles import is_agent, is_manager
 from cases.models import Case, CaseEventKind
 from cases.services import case_event_append, promise_record
 from orders.models import Courier
-from orders.services import shipment_create
+from orders.services import order_cancel, shipment_create
 from vouchers.services import voucher_extend, voucher_issue
 
 from . import engine
@@ -117,13 +117,17 @@ def _active_policy() -> tuple[PolicyVersion, engine.Policy]:
     return version, policy_compiled(version)
 
 
-def case_proposals(*, case: Case, today=None) -> list[Proposal]:
+def case_proposals(*, case: Case, today=None, only_new: bool = False) -> list[Proposal]:
     """What the active policy proposes for this case now (read only; applying is remedy_apply).
 
-    A rule that already has a remedy on this case (applied, waiting or rejected) is not proposed again, and what
-    the case already cost counts against the limit per case."""
+    What the case already cost counts against the limit per case. A rule that already has a remedy on this case
+    (applied, waiting or rejected) comes back with ``already_decided=True`` and the same key, so applying it again
+    returns that remedy; ``only_new=True`` leaves those out."""
     _, policy = _active_policy()
-    return engine.evaluate(policy, case_facts(case=case, today=today))
+    proposals = engine.evaluate(policy, case_facts(case=case, today=today))
+    if only_new:
+        proposals = [proposal for proposal in proposals if not proposal.already_decided]
+    return proposals
 
 
 # --- Remedies ------------------------------------------------------------------------------------------------
@@ -385,6 +389,12 @@ def remedy_override(
             remedy.save()
     except IntegrityError:
         return Remedy.objects.get(proposal_key=key)
+    if remedy.parameters.get("action") == "cancel_order":
+        if not case.order_id:
+            raise ValidationError({"order": "This case has no order to cancel."})
+        order = order_cancel(order=case.order, reason=rationale, by=by)
+        remedy.parameters["order_status"] = order.status
+        remedy.save(update_fields=["parameters"])
     _timeline(remedy, CaseEventKind.REMEDY_APPLIED, by, rationale)
     return remedy
 

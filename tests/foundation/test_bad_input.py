@@ -165,3 +165,17 @@ def test_admin_voucher_form_says_which_field_is_wrong(admin_client):
     assert "value" in errors
     assert "valid_until" in errors or "__all__" in errors
     assert not Voucher.objects.filter(code="ADM-1").exists()
+
+
+def test_order_cancel_needs_a_reason_and_refuses_a_delivered_order():
+    from orders.services import order_cancel
+
+    order = order_create(number="CAN-1", customer=CustomerFactory(), placed_at=timezone.now(), currency="EUR",
+                         payment_method="card", lines=[{"sku": "A", "name": "x", "quantity": 1, "unit_price": "5"}])
+    with pytest.raises(ValidationError) as exc:
+        order_cancel(order=order, reason=" ")
+    assert "reason" in exc.value.message_dict
+    assert order_cancel(order=order, reason="customer asked").status == "cancelled"
+    Order.objects.filter(pk=order.pk).update(status="delivered")
+    with pytest.raises(ValidationError):
+        order_cancel(order=order, reason="too late")

@@ -286,3 +286,17 @@ def test_yaml_and_json_load_and_syntax_errors_are_policy_errors():
     with pytest.raises(PolicyError) as raised:
         load_policy_text("rules: [unclosed")
     assert "not valid YAML or JSON" in str(raised.value)
+
+
+def test_a_decided_rule_is_proposed_again_outside_the_limits():
+    # given a customer whose late discount on this case is already in the ledger (4.00 of a 10.00 yearly cap)
+    policy = compile_policy({
+        "limits": {"max_cost_per_customer_per_year": {"EUR": "10.00"}, "max_remedies_per_customer_per_year": 1},
+        "rules": [rule(id="late"), rule(id="extra", priority=-1, remedy={"kind": "refund"})],
+    })
+    f = facts(days_late=2, order_total=Decimal("80.00"), remedies_this_year=1,
+              remedy_cost_this_year=Decimal("4.00"), case_remedy_cost=Decimal("4.00"), decided_rules=frozenset({"late"}))
+    # when evaluated again
+    proposals = evaluate(policy, f)
+    # then the decided rule comes back unchanged and flagged; the new one is held to what is left (count cap of 1)
+    assert [(p.rule_id, p.cost, p.already_decided) for p in proposals] == [("late", Decimal("4.00"), True)]

@@ -32,10 +32,17 @@ def test_a_remedy_whose_effect_fails_leaves_nothing_behind(policy):
     assert CaseEvent.objects.count() == events
 
 
-def test_a_rule_already_decided_on_a_case_is_not_proposed_again(late_case):
+def test_a_rule_already_decided_on_a_case_comes_back_flagged_and_applies_to_the_same_remedy(late_case):
+    # given the late discount was applied
     (proposal,) = case_proposals(case=late_case)
-    remedy_apply(case=late_case, proposal=proposal)
-    assert case_proposals(case=late_case) == []
+    remedy = remedy_apply(case=late_case, proposal=proposal)
+    # when the policy is asked again (a retried task re-evaluates)
+    (again,) = case_proposals(case=late_case)
+    # then the same proposal comes back, flagged, and applying it returns the existing remedy
+    assert again.key == proposal.key and again.cost == proposal.cost and again.already_decided
+    assert remedy_apply(case=late_case, proposal=again) == remedy
+    assert case_proposals(case=late_case, only_new=True) == []
+    assert Remedy.objects.count() == 1
 
 
 def test_what_a_case_already_cost_counts_against_the_limit_per_case(policy, manager, late_case):
