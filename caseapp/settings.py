@@ -31,10 +31,14 @@ INSTALLED_APPS = [
     "cases",
     "policies",
     "notifications",
+    "django_htmx",
+    "axes",
+    "dashboard",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -42,6 +46,10 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "dashboard.middleware.UserTimezoneMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into the lockout response.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "caseapp.urls"
@@ -60,6 +68,7 @@ TEMPLATES = [
                 "django.template.context_processors.tz",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "dashboard.context_processors.roles",
             ],
         },
     }
@@ -90,11 +99,27 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STATICFILES_DIRS = [BASE_DIR / "static"] if (BASE_DIR / "static").exists() else []
+# whitenoise serves the dashboard's CSS and htmx under gunicorn too, without a collectstatic step.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "login"
+
+# --- Logins: rate-limited by django-axes ---------------------------------------------------------
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses a locked-out username/address before checking
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_VERBOSE = False
 
 # --- Redis and Celery -------------------------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
@@ -150,6 +175,9 @@ CASE_FIRST_RESPONSE_HOURS = env.int("CASE_FIRST_RESPONSE_HOURS", default=8)
 CASE_RESOLUTION_HOURS = env.int("CASE_RESOLUTION_HOURS", default=72)
 CASE_FIRST_RESPONSE_SLA = timedelta(hours=CASE_FIRST_RESPONSE_HOURS)
 CASE_RESOLUTION_SLA = timedelta(hours=CASE_RESOLUTION_HOURS)
+# The dashboard's "quiet cases": no reply for this long (or a customer who rarely complains).
+DASHBOARD_QUIET_WAIT_HOURS = env.int("DASHBOARD_QUIET_WAIT_HOURS", default=4)
+DASHBOARD_PAGE_SIZE = env.int("DASHBOARD_PAGE_SIZE", default=50)
 
 # --- Proactive notifications (notifications/) ----------------------------------------------------
 # Reminders before a voucher expires, in days.

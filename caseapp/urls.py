@@ -17,4 +17,7 @@ urlpatterns = [
     path("api/shipment-events/", ShipmentEventRecordApi.as_view(), name="api-shipment-events"),
     # anymail's tracking webhooks, e.g. /anymail/postmark/tracking/ (basic auth with ANYMAIL WEBHOOK_SECRET).
     path("anymail/", include("anymail.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("", include("dashboard.auth_urls")),
+    path("", include("dashboard.urls")),
 ]

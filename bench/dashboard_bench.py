@@ -1,0 +1,207 @@
+"""Dashboard pages under load: the queue and the case page on PostgreSQL with 100,000 cases and 1,000,000 orders.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/caseapp_dashboard \
+        .venv/bin/python bench/dashboard_bench.py --load --requests 200
+
+--load migrates and bulk-loads the data with INSERT ... SELECT generate_series (it empties the case, order and
+customer tables of that database first: never point it at a database you care about). Then it starts gunicorn
+(2 sync workers), logs in as a manager with a real HTTP client (requests), and measures each page's
+response time as the client sees it; p50/p95/max are printed with the queries each page runs (counted in-process
+with Django's test client against the same database).
+"""
+
+import argparse
+import os
+import random
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "caseapp.settings")
+
+LOAD_SQL = """
+TRUNCATE policies_remedy, cases_promise, cases_caseevent, cases_case, orders_shipmentevent, orders_shipment,
+    orders_orderline, orders_order, vouchers_voucherredemption, vouchers_voucherextension, vouchers_voucher,
+    customers_customer RESTART IDENTITY CASCADE;
+
+INSERT INTO customers_customer (name, email, phone, preferred_language, country, time_zone, customer_since, created_at)
+SELECT 'Customer ' || g, 'customer' || g || '@bench.example', '', (ARRAY['en','ro','ru','it'])[1 + g % 4], 'RO',
+       'Europe/Bucharest', DATE '2020-01-01' + (g % 2000), now()
+FROM generate_series(1, %(customers)s) g;
+
+INSERT INTO orders_order (number, customer_id, placed_at, currency, shipping_amount, total, payment_method,
+    cod_quoted_amount, promised_delivery_date, is_date_critical, occasion, is_non_refundable, is_special_order,
+    sold_by, status)
+SELECT 'B-' || g, 1 + (g %% %(customers)s), now() - make_interval(days => (g %% 900)), 'RON', 15,
+       (10 + (g %% 500))::numeric(12,2), 'card', NULL, (now() + make_interval(days => 3 - (g %% 900)))::date,
+       g %% 97 = 0, '', false, false, '', (ARRAY['placed','paid','shipped','delivered'])[1 + g %% 4]
+FROM generate_series(1, %(orders)s) g;
+
+INSERT INTO cases_case (customer_id, order_id, shipment_id, voucher_id, category, channel, status, subject,
+    description, owner_id, arrived_at, first_response_due_at, resolution_due_at, first_responded_at, resolved_at,
+    updated_at)
+SELECT c.customer_id, (SELECT min(o.id) FROM orders_order o WHERE o.customer_id = c.customer_id), NULL, NULL,
+       (ARRAY['late_delivery','lost_parcel','wrong_item','voucher_expired','other'])[1 + c.g %% 5],
+       (ARRAY['email','phone','web','counter'])[1 + c.g %% 4],
+       CASE WHEN c.g %% 50 = 0 THEN (ARRAY['new','open','waiting_on_shop','waiting_on_customer'])[1 + (c.g / 50) %% 4]
+            ELSE (ARRAY['resolved','closed'])[1 + c.g %% 2] END,
+       'Bench case ' || c.g, 'Generated for the dashboard benchmark.',
+       CASE WHEN c.g %% 3 = 0 THEN %(agent)s ELSE NULL END,
+       c.arrived, c.arrived + interval '8 hours', c.arrived + interval '72 hours',
+       CASE WHEN (c.g / 50) %% 2 = 0 THEN c.arrived + interval '1 hour' END,
+       CASE WHEN c.g %% 50 <> 0 THEN c.arrived + interval '2 days' END, now()
+FROM (
+    SELECT g, 1 + (g * 7919 %% %(customers)s) AS customer_id,
+           now() - make_interval(mins => (%(cases)s - g) * 5) AS arrived
+    FROM generate_series(1, %(cases)s) g
+) c;
+
+INSERT INTO cases_caseevent (case_id, kind, actor_id, occurred_at, text, data)
+SELECT arrival_number, 'created', NULL, arrived_at, subject, '{}'::jsonb FROM cases_case;
+INSERT INTO cases_caseevent (case_id, kind, actor_id, occurred_at, text, data)
+SELECT arrival_number, 'note', %(agent)s, arrived_at + interval '30 minutes', 'Looked into it.', '{}'::jsonb
+FROM cases_case WHERE arrival_number %% 2 = 0;
+INSERT INTO cases_promise (case_id, description, made_by_id, made_by_name, made_at, due_at, owner_id, status,
+    closed_at, overdue_alerted_at)
+SELECT arrival_number, 'Call back', %(agent)s, '', arrived_at, arrived_at + interval '2 days', %(agent)s,
+       CASE WHEN status IN ('resolved','closed') THEN 'kept' ELSE 'open' END, NULL, NULL
+FROM cases_case WHERE arrival_number %% 7 = 0;
+ANALYZE;
+"""
+
+
+def load(customers: int, orders: int, cases: int) -> None:
+    import django
+
+    django.setup()
+    from django.contrib.auth.models import Group, User
+    from django.core.management import call_command
+    from django.db import connection
+
+    call_command("migrate", verbosity=0)
+    agent, _ = User.objects.get_or_create(username="bench-agent")
+    agent.set_password("bench-password")
+    agent.save()
+    agent.groups.add(Group.objects.get(name="manager"))
+    started = time.perf_counter()
+    sql = LOAD_SQL.replace("%(customers)s", str(customers)).replace("%(orders)s", str(orders))
+    sql = sql.replace("%(cases)s", str(cases)).replace("%(agent)s", str(agent.pk)).replace("%%", "%")
+    with connection.cursor() as cursor:
+        for statement in sql.split(";\n"):
+            if statement.strip():
+                cursor.execute(statement)
+    print(f"loaded {customers:,} customers, {orders:,} orders, {cases:,} cases in "
+          f"{time.perf_counter() - started:.0f} s")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def percentile(values, share):
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))]
+
+
+def count_queries(paths):
+    import django
+
+    django.setup()
+    from django.contrib.auth.models import User
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    client = Client()
+    client.force_login(User.objects.get(username="bench-agent"), backend="django.contrib.auth.backends.ModelBackend")
+    counts = {}
+    for name, path in paths:
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(path)
+        assert response.status_code == 200, (path, response.status_code)
+        counts[name] = len(queries)
+    return counts
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--load", action="store_true")
+    parser.add_argument("--customers", type=int, default=50_000)
+    parser.add_argument("--orders", type=int, default=1_000_000)
+    parser.add_argument("--cases", type=int, default=100_000)
+    parser.add_argument("--requests", type=int, default=200, help="requests per page kind")
+    args = parser.parse_args()
+    if args.load:
+        load(args.customers, args.orders, args.cases)
+
+    import requests
+
+    port = free_port()
+    env = dict(os.environ, DEBUG="false")
+    server = subprocess.Popen(
+        [str(ROOT / ".venv/bin/gunicorn"), "caseapp.wsgi:application", "--workers", "2", "--bind",
+         f"127.0.0.1:{port}", "--log-level", "warning"], cwd=ROOT, env=env, start_new_session=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                requests.get(f"{base}/health/", timeout=5)
+                break
+            except requests.RequestException:
+                time.sleep(0.2)
+        session = requests.Session()
+        login_page = session.get(f"{base}/login/")
+        response = session.post(f"{base}/login/", data={
+            "username": "bench-agent", "password": "bench-password",
+            "csrfmiddlewaretoken": session.cookies["csrftoken"],
+        }, headers={"Referer": f"{base}/login/"}, allow_redirects=False)
+        assert response.status_code == 302, (login_page.status_code, response.status_code)
+
+        import django
+
+        django.setup()
+        from cases.models import Case
+
+        open_ids = list(Case.objects.filter(status__in=("new", "open")).values_list("pk", flat=True)[:5000])
+        rng = random.Random(7)
+        pages = {
+            "queue (default: all open)": lambda: "/",
+            "queue (quiet cases)": lambda: "/?quiet=on",
+            "queue (page 40)": lambda: "/?page=40",
+            "queue (overdue, unowned)": lambda: "/?overdue=on&owner=unowned",
+            "case page": lambda: f"/cases/{rng.choice(open_ids)}/",
+        }
+        results = {}
+        for name, path in pages.items():
+            for _ in range(5):  # warm-up
+                session.get(base + path())
+            timings = []
+            for _ in range(args.requests):
+                url = base + path()
+                started = time.perf_counter()
+                response = session.get(url)
+                timings.append((time.perf_counter() - started) * 1000)
+                assert response.status_code == 200, (url, response.status_code)
+            results[name] = timings
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+
+    counts = count_queries([(name, path()) for name, path in pages.items()])
+    print(f"{'page':32} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'queries':>8}")
+    for name, timings in results.items():
+        print(f"{name:32} {statistics.median(timings):8.1f} {percentile(timings, 0.95):8.1f} "
+              f"{max(timings):8.1f} {counts[name]:8d}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,188 @@
+"""The remedy report: what remedies cost, what is recoverable from couriers, and what they kept.
+
+Every figure is computed in the database (GROUP BY / FILTER) from policies.Remedy, cases and orders.
+Money is summed per currency: amounts in different currencies are never added together.
+"""
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+
+from django.db import connection
+from django.db.models import CharField, Count, F, Sum, Value
+from django.db.models.functions import Coalesce, TruncMonth
+from django.utils import timezone
+from django.utils.translation import gettext
+
+from cases.models import CaseCategory
+from customers.selectors import SPENDING_ORDER_STATUSES
+from policies.models import Budget, Remedy, RemedyKind, RemedyStatus
+
+RETENTION_WINDOWS_DAYS = (90, 180)
+NO_COURIER = "—"
+
+DIMENSIONS = {
+    "kind": ("kind", dict(RemedyKind.choices)),
+    "category": ("case__category", dict(CaseCategory.choices)),
+    "courier": (None, {}),
+    "month": (None, {}),
+}
+
+
+@dataclass(frozen=True)
+class ReportPeriod:
+    date_from: date
+    date_to: date  # inclusive
+
+    @property
+    def start(self) -> datetime:
+        return timezone.make_aware(datetime.combine(self.date_from, time.min))
+
+    @property
+    def end(self) -> datetime:
+        """Exclusive end: midnight after date_to."""
+        return timezone.make_aware(datetime.combine(self.date_to + timedelta(days=1), time.min))
+
+    @classmethod
+    def default(cls, today: date | None = None) -> "ReportPeriod":
+        today = today or timezone.localdate()
+        return cls(date_from=today - timedelta(days=365), date_to=today)
+
+
+def applied_remedies(period: ReportPeriod):
+    return Remedy.objects.filter(status=RemedyStatus.APPLIED, applied_at__gte=period.start, applied_at__lt=period.end)
+
+
+def cost_by(dimension: str, period: ReportPeriod) -> list[dict]:
+    """Rows of {label, currency, budget, count, cost} for one dimension: kind, category, courier or month."""
+    if dimension not in DIMENSIONS:
+        raise ValueError(f"Unknown report dimension {dimension!r}.")
+    remedies = applied_remedies(period)
+    if dimension == "courier":
+        remedies = remedies.annotate(
+            group=Coalesce(
+                F("case__shipment__courier__name"), F("recoverable_from__name"), Value(NO_COURIER),
+                output_field=CharField(),
+            )
+        )
+    elif dimension == "month":
+        remedies = remedies.annotate(group=TruncMonth("applied_at"))
+    else:
+        remedies = remedies.annotate(group=F(DIMENSIONS[dimension][0]))
+    rows = (
+        remedies.values("group", "currency", "budget")
+        .annotate(count=Count("id"), cost=Sum("amount"))
+        .order_by("group", "currency", "budget")
+    )
+    labels = DIMENSIONS[dimension][1]
+    budgets = dict(Budget.choices)
+    result = []
+    for row in rows:
+        group = row["group"]
+        if dimension == "month":
+            label = timezone.localtime(group).strftime("%Y-%m") if isinstance(group, datetime) else str(group)
+        elif group == NO_COURIER:
+            label = gettext("no courier")
+        else:
+            label = gettext(str(labels.get(group, group)))
+        result.append({
+            "key": group if dimension != "month" else label,
+            "label": label,
+            "currency": row["currency"],
+            "budget": row["budget"],
+            "budget_label": gettext(str(budgets.get(row["budget"], row["budget"]))),
+            "count": row["count"],
+            "cost": row["cost"],
+        })
+    return result
+
+
+def recoverable_by_courier(period: ReportPeriod) -> list[dict]:
+    """What the shop paid for couriers' failures, per courier and currency: what it could claim back."""
+    rows = (
+        applied_remedies(period).filter(recoverable_from__isnull=False)
+        .values("recoverable_from__name", "currency")
+        .annotate(count=Count("id"), cost=Sum("amount"))
+        .order_by("recoverable_from__name", "currency")
+    )
+    return [
+        {"label": row["recoverable_from__name"], "currency": row["currency"], "count": row["count"],
+         "cost": row["cost"]}
+        for row in rows
+    ]
+
+
+RETENTION_SQL = """
+WITH case_customers AS (
+    SELECT c.customer_id, MIN(c.arrived_at) AS first_case_at
+    FROM cases_case c
+    WHERE c.arrived_at >= %(start)s AND c.arrived_at < %(end)s
+    GROUP BY c.customer_id
+), remedied AS (
+    SELECT r.customer_id, MIN(r.applied_at) AS first_remedy_at
+    FROM policies_remedy r
+    JOIN cases_case c ON c.arrival_number = r.case_id
+    WHERE r.status = 'applied' AND c.arrived_at >= %(start)s AND c.arrived_at < %(end)s
+    GROUP BY r.customer_id
+), cohort AS (
+    SELECT cc.customer_id, rm.customer_id IS NOT NULL AS got_remedy,
+           COALESCE(rm.first_remedy_at, cc.first_case_at) AS since
+    FROM case_customers cc LEFT JOIN remedied rm ON rm.customer_id = cc.customer_id
+)
+SELECT got_remedy,
+       COUNT(*) AS customers,
+       COUNT(*) FILTER (WHERE since <= %(now)s - INTERVAL '90 days') AS eligible_90,
+       COUNT(*) FILTER (WHERE since <= %(now)s - INTERVAL '90 days' AND EXISTS (
+           SELECT 1 FROM orders_order o WHERE o.customer_id = cohort.customer_id
+           AND o.status IN %(statuses)s AND o.placed_at > cohort.since
+           AND o.placed_at <= cohort.since + INTERVAL '90 days')) AS returned_90,
+       COUNT(*) FILTER (WHERE since <= %(now)s - INTERVAL '180 days') AS eligible_180,
+       COUNT(*) FILTER (WHERE since <= %(now)s - INTERVAL '180 days' AND EXISTS (
+           SELECT 1 FROM orders_order o WHERE o.customer_id = cohort.customer_id
+           AND o.status IN %(statuses)s AND o.placed_at > cohort.since
+           AND o.placed_at <= cohort.since + INTERVAL '180 days')) AS returned_180
+FROM cohort
+GROUP BY got_remedy
+"""
+
+
+def _share(part: int, whole: int) -> Decimal | None:
+    if not whole:
+        return None
+    return (Decimal(part) * 100 / Decimal(whole)).quantize(Decimal("0.1"))
+
+
+def retention_after_remedy(period: ReportPeriod, now: datetime | None = None) -> list[dict]:
+    """Customers with a case arriving in the period: those who received a remedy against those who did not.
+
+    For each group, the share who ordered again within 90 and 180 days of their first remedy (or, without a
+    remedy, of their first case). A customer counts in a window only once the whole window has passed.
+    """
+    now = now or timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(RETENTION_SQL, {"start": period.start, "end": period.end, "now": now,
+                                       "statuses": tuple(SPENDING_ORDER_STATUSES)})
+        columns = [col.name for col in cursor.description]
+        found = {row[0]: dict(zip(columns, row, strict=True)) for row in cursor.fetchall()}
+    result = []
+    for got_remedy in (True, False):
+        row = found.get(got_remedy, {"customers": 0, "eligible_90": 0, "returned_90": 0, "eligible_180": 0,
+                                     "returned_180": 0})
+        result.append({
+            "got_remedy": got_remedy,
+            "customers": row["customers"],
+            "eligible_90": row["eligible_90"],
+            "returned_90": row["returned_90"],
+            "share_90": _share(row["returned_90"], row["eligible_90"]),
+            "eligible_180": row["eligible_180"],
+            "returned_180": row["returned_180"],
+            "share_180": _share(row["returned_180"], row["eligible_180"]),
+        })
+    return result
+
+
+def totals_by_currency(rows: list[dict]) -> dict[str, Decimal]:
+    totals: dict[str, Decimal] = {}
+    for row in rows:
+        totals[row["currency"]] = totals.get(row["currency"], Decimal("0")) + row["cost"]
+    return dict(sorted(totals.items()))

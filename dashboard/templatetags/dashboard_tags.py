@@ -1,0 +1,97 @@
+from django import template
+from django.utils import timezone
+from django.utils.html import format_html
+
+from dashboard import timefmt
+
+register = template.Library()
+
+
+@register.filter
+def due(value):
+    """"in 3 h" / "2 days overdue"."""
+    return timefmt.due_phrase(value)
+
+
+@register.filter
+def ago(value):
+    return timefmt.ago_phrase(value)
+
+
+@register.filter
+def waited(value):
+    """How long since a moment, e.g. the case's arrival: "3 h"."""
+    return timefmt.span(timezone.now() - value) if value else ""
+
+
+@register.filter
+def is_past(value):
+    return bool(value) and value < timezone.now()
+
+
+@register.simple_tag
+def when(value, fmt="Y-m-d H:i"):
+    """A <time> element in the user's time zone, with the exact time as its title."""
+    if not value:
+        return ""
+    from django.utils.dateformat import format as date_format
+
+    local = timezone.localtime(value)
+    return format_html('<time datetime="{}" title="{}">{}</time>', value.isoformat(),
+                       date_format(local, "Y-m-d H:i T"), date_format(local, fmt))
+
+
+@register.simple_tag
+def due_badge(value, done=None):
+    """An SLA clock: calm while there is time, loud when overdue; "met" once done."""
+    if not value:
+        return ""
+    if done:
+        return format_html('<span class="clock clock-met" title="{}">✓ {}</span>',
+                           timezone.localtime(value).strftime("%Y-%m-%d %H:%M"), timefmt.ago_phrase(done))
+    overdue = value < timezone.now()
+    return format_html(
+        '<span class="clock {}" title="{}">{}{}</span>',
+        "clock-overdue" if overdue else "clock-ok",
+        timezone.localtime(value).strftime("%Y-%m-%d %H:%M %Z"),
+        "⚠ " if overdue else "",
+        timefmt.due_phrase(value),
+    )
+
+
+@register.simple_tag(takes_context=True)
+def query_with(context, **changes):
+    """The current query string with some parameters changed (for pagination and filters)."""
+    query = context["request"].GET.copy()
+    for key, value in changes.items():
+        if value in (None, ""):
+            query.pop(key, None)
+        else:
+            query[key] = value
+    return query.urlencode()
+
+
+@register.filter
+def remedy_kind(value):
+    """A proposal's kind as the shop says it, translated: "extend_voucher" -> "Extend voucher"."""
+    from django.utils.translation import gettext
+
+    from policies.models import RemedyKind
+
+    return gettext(str(dict(RemedyKind.choices).get(value, value)))
+
+
+@register.filter
+def budget_label(value):
+    from django.utils.translation import gettext
+
+    from policies.models import Budget
+
+    return gettext(str(dict(Budget.choices).get(value, value)))
+
+
+@register.filter
+def money(amount, currency=""):
+    if amount is None:
+        return ""
+    return f"{amount:,.2f} {currency}".strip()

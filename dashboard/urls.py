@@ -1,0 +1,29 @@
+from django.urls import path
+
+from .views import cases, managers, proposals, queue, reports
+
+app_name = "dashboard"
+
+urlpatterns = [
+    path("", queue.queue, name="queue"),
+    path("take-next/", queue.take_next, name="take_next"),
+    path("cases/<int:pk>/", cases.case_detail, name="case"),
+    path("cases/<int:pk>/note/", cases.case_note, name="case_note"),
+    path("cases/<int:pk>/promise/", cases.case_promise, name="case_promise"),
+    path("cases/<int:pk>/promises/<int:promise_pk>/close/", cases.promise_close, name="promise_close"),
+    path("cases/<int:pk>/status/", cases.case_status, name="case_status"),
+    path("cases/<int:pk>/reopen/", cases.case_reopen, name="case_reopen"),
+    path("cases/<int:pk>/take/", cases.case_take, name="case_take"),
+    path("cases/<int:pk>/assign/", cases.case_assign, name="case_assign"),
+    path("cases/<int:pk>/apply/", proposals.proposal_apply, name="proposal_apply"),
+    path("cases/<int:pk>/override/", proposals.case_override, name="case_override"),
+    path("approvals/", managers.approvals, name="approvals"),
+    path("approvals/<int:remedy_pk>/decide/", managers.approval_decide, name="approval_decide"),
+    path("policies/", managers.policy_versions, name="policies"),
+    path("policies/compare/", managers.policy_compare, name="policy_compare"),
+    path("policies/<int:version_pk>/", managers.policy_version_detail, name="policy"),
+    path("policies/<int:version_pk>/activate/", managers.policy_version_activate, name="policy_activate"),
+    path("policies/<int:version_pk>/replay/", managers.policy_version_replay, name="policy_replay"),
+    path("reports/remedies/", reports.remedy_report, name="remedy_report"),
+    path("reports/remedies/<str:table>.csv", reports.remedy_report_csv, name="remedy_report_csv"),
+]

@@ -1,0 +1,224 @@
+"""The case page: the customer's whole story, the order and its tracking, the timeline, promises and actions."""
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Prefetch
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from cases import services as case_services
+from cases.models import Case, CaseEventKind, CaseStatus, Promise
+from customers.selectors import customer_loyalty_facts
+from orders.models import ShipmentEvent
+from policies.models import Remedy, RemedyStatus
+from vouchers.selectors import customer_vouchers
+
+from ..forms import AssignForm, NoteForm, PromiseCloseForm, PromiseForm, ReopenForm, StatusForm
+from ..permissions import agent_required, can_work_case, check_can_work_case, request_is_manager
+from . import proposals as proposal_parts
+
+PAST_CASES_SHOWN = 20
+REMEDIES_SHOWN = 20
+
+
+def _case(pk) -> Case:
+    return get_object_or_404(
+        Case.objects.select_related("customer", "order", "shipment__courier", "voucher__validity_rule", "owner"),
+        pk=pk,
+    )
+
+
+def case_context(request, case: Case, **forms) -> dict:
+    """Everything the case page shows, in a fixed number of queries whatever the customer's history."""
+    customer = case.customer
+    vouchers = list(customer_vouchers(customer=customer))
+    rule_changes = [
+        (before, after) for before, after in zip(vouchers, vouchers[1:], strict=False)
+        if before.validity_rule.validity_months != after.validity_rule.validity_months
+    ]
+    shipments = []
+    lines = []
+    if case.order_id:
+        lines = list(case.order.lines.all())
+        shipments = list(
+            case.order.shipments.select_related("courier").prefetch_related(
+                Prefetch("events", queryset=ShipmentEvent.objects.order_by("occurred_at", "id"))
+            ).order_by("created_at", "id")
+        )
+    past_cases = list(
+        customer.cases.exclude(pk=case.pk).select_related("owner").order_by("-arrived_at", "-arrival_number")[
+            :PAST_CASES_SHOWN
+        ]
+    )
+    remedies_received = list(
+        Remedy.objects.filter(customer=customer).exclude(case=case).order_by("-proposed_at", "-id")[:REMEDIES_SHOWN]
+    )
+    case_remedies = list(case.remedies.select_related("proposed_by", "decided_by").order_by("proposed_at", "id"))
+    can_work = can_work_case(request, case)
+    context = {
+        "case": case,
+        "customer": customer,
+        "loyalty": customer_loyalty_facts(customer=customer),
+        "vouchers": vouchers,
+        "rule_changes": rule_changes,
+        "order_lines": lines,
+        "shipments": shipments,
+        "past_cases": past_cases,
+        "remedies_received": remedies_received,
+        "case_remedies": case_remedies,
+        "events": list(case.events.select_related("actor").order_by("occurred_at", "id")),
+        "promises": list(case.promises.select_related("owner", "made_by").order_by("due_at", "id")),
+        "can_work": can_work,
+        "is_closed": case.status in (CaseStatus.RESOLVED, CaseStatus.CLOSED),
+        "note_form": forms.get("note_form") or NoteForm(),
+        "promise_form": forms.get("promise_form") or PromiseForm(initial={"owner": request.user.pk}),
+        "status_form": forms.get("status_form") or StatusForm(initial={"status": case.status}),
+        "reopen_form": forms.get("reopen_form") or ReopenForm(),
+        "assign_form": forms.get("assign_form") or AssignForm(initial={"owner": case.owner_id}),
+        "pending_statuses": RemedyStatus.PENDING_APPROVAL,
+    }
+    context.update(proposal_parts.case_proposal_context(request, case, can_work=can_work, forms=forms,
+                                                       remedies=case_remedies))
+    return context
+
+
+@agent_required
+def case_detail(request, pk):
+    case = _case(pk)
+    return render(request, "dashboard/case.html", case_context(request, case))
+
+
+def _invalid(request, case, **forms):
+    messages.error(request, _("Please correct the errors below."))
+    return render(request, "dashboard/case.html", case_context(request, case, **forms), status=400)
+
+
+def _service_error(request, case, error: ValidationError, form=None, form_name=None):
+    messages.error(request, " ".join(error.messages))
+    if form is not None and hasattr(error, "error_dict"):
+        for field, errs in error.message_dict.items():
+            form.add_error(field if field in form.fields else None, errs)
+    forms = {form_name: form} if form_name else {}
+    return render(request, "dashboard/case.html", case_context(request, case, **forms), status=400)
+
+
+def _back(case):
+    return redirect("dashboard:case", pk=case.pk)
+
+
+@require_POST
+@agent_required
+def case_note(request, pk):
+    case = _case(pk)
+    check_can_work_case(request, case)
+    form = NoteForm(request.POST)
+    if not form.is_valid():
+        return _invalid(request, case, note_form=form)
+    kind = CaseEventKind.CALL if form.cleaned_data["kind"] == NoteForm.KIND_CALL else CaseEventKind.NOTE
+    case_services.case_note_add(case=case, text=form.cleaned_data["text"], by=request.user, kind=kind)
+    messages.success(request, _("Call logged.") if kind == CaseEventKind.CALL else _("Note added."))
+    return _back(case)
+
+
+@require_POST
+@agent_required
+def case_promise(request, pk):
+    case = _case(pk)
+    check_can_work_case(request, case)
+    form = PromiseForm(request.POST)
+    if not form.is_valid():
+        return _invalid(request, case, promise_form=form)
+    data = form.cleaned_data
+    made_by_name = data["made_by_name"].strip()
+    try:
+        case_services.promise_record(
+            case=case, description=data["description"], due_at=data["due_at"], owner=data["owner"],
+            made_by=None if made_by_name else request.user, made_by_name=made_by_name,
+        )
+    except ValidationError as error:
+        return _service_error(request, case, error, form, "promise_form")
+    messages.success(request, _("Promise recorded."))
+    return _back(case)
+
+
+@require_POST
+@agent_required
+def promise_close(request, pk, promise_pk):
+    case = _case(pk)
+    check_can_work_case(request, case)
+    promise = get_object_or_404(Promise, pk=promise_pk, case=case)  # another case's promise: 404
+    form = PromiseCloseForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Say whether the promise was kept or broken."))
+        return _back(case)
+    try:
+        case_services.promise_close(promise=promise, kept=form.cleaned_data["kept"], by=request.user,
+                                    note=form.cleaned_data["note"])
+    except ValidationError as error:
+        return _service_error(request, case, error)
+    messages.success(request, _("Promise marked kept.") if form.cleaned_data["kept"] else _("Promise marked broken."))
+    return _back(case)
+
+
+@require_POST
+@agent_required
+def case_status(request, pk):
+    case = _case(pk)
+    check_can_work_case(request, case)
+    form = StatusForm(request.POST)
+    if not form.is_valid():
+        return _invalid(request, case, status_form=form)
+    try:
+        case_services.case_change_status(case=case, status=form.cleaned_data["status"], by=request.user,
+                                         reason=form.cleaned_data["reason"])
+    except ValidationError as error:
+        return _service_error(request, case, error, form, "status_form")
+    messages.success(request, _("Status changed."))
+    return _back(case)
+
+
+@require_POST
+@agent_required
+def case_reopen(request, pk):
+    case = _case(pk)
+    check_can_work_case(request, case)
+    form = ReopenForm(request.POST)
+    if not form.is_valid():
+        return _invalid(request, case, reopen_form=form)
+    try:
+        case_services.case_change_status(case=case, status=CaseStatus.OPEN, by=request.user,
+                                         reason=form.cleaned_data["reason"])
+    except ValidationError as error:
+        return _service_error(request, case, error, form, "reopen_form")
+    messages.success(request, _("Case reopened."))
+    return _back(case)
+
+
+@require_POST
+@agent_required
+def case_take(request, pk):
+    """An agent takes an unowned case for themself."""
+    case = _case(pk)
+    if case.owner_id not in (None, request.user.pk) and not request_is_manager(request):
+        raise PermissionDenied("This case belongs to another agent.")
+    case_services.case_assign(case=case, owner=request.user, by=request.user)
+    messages.success(request, _("Case #%(number)s is yours now.") % {"number": case.arrival_number})
+    return _back(case)
+
+
+@require_POST
+@agent_required
+def case_assign(request, pk):
+    """Managers give a case to anyone (or nobody); agents may only hand their own case back to the queue."""
+    case = _case(pk)
+    form = AssignForm(request.POST)
+    if not form.is_valid():
+        return _invalid(request, case, assign_form=form)
+    owner = form.cleaned_data["owner"]
+    if not request_is_manager(request):
+        if case.owner_id != request.user.pk or owner not in (None, request.user):
+            raise PermissionDenied("Only a manager assigns cases to others.")
+    case_services.case_assign(case=case, owner=owner, by=request.user)
+    messages.success(request, _("Owner changed."))
+    return _back(case)

@@ -1,0 +1,152 @@
+"""Managers' pages: the approvals inbox and the policy versions (list, view, compare, activate, replay)."""
+
+import difflib
+import json
+
+from django import forms
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+
+from policies.models import PolicyVersion, Remedy, RemedyStatus
+
+from ..permissions import manager_required
+from .proposals import ensure_not_own, policy_services
+
+
+class DecisionForm(forms.Form):
+    APPROVE = "approve"
+    REJECT = "reject"
+    decision = forms.ChoiceField(choices=[(APPROVE, gettext_lazy("Approve")), (REJECT, gettext_lazy("Reject"))])
+    reason = forms.CharField(label=gettext_lazy("Reason"), required=False, max_length=2000)
+
+    def clean(self):
+        data = super().clean()
+        if data.get("decision") == self.REJECT and not (data.get("reason") or "").strip():
+            self.add_error("reason", _("Say why you reject it."))
+        return data
+
+
+@manager_required
+def approvals(request):
+    pending = (
+        Remedy.objects.filter(status=RemedyStatus.PENDING_APPROVAL)
+        .select_related("case", "customer", "proposed_by", "recoverable_from")
+        .order_by("proposed_at", "id")
+    )
+    page = Paginator(pending, settings.DASHBOARD_PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "dashboard/approvals.html", {"page": page, "remedies": page.object_list,
+                                                        "engine_available": policy_services() is not None})
+
+
+@require_POST
+@manager_required
+def approval_decide(request, remedy_pk):
+    remedy = get_object_or_404(Remedy, pk=remedy_pk)
+    ensure_not_own(remedy, request.user)
+    services = policy_services()
+    if services is None:
+        raise Http404("The policy engine is not installed.")
+    if remedy.status != RemedyStatus.PENDING_APPROVAL:
+        messages.info(request, _("This remedy was already decided."))
+        return redirect("dashboard:approvals")
+    form = DecisionForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, " ".join(e for errs in form.errors.values() for e in errs))
+        return redirect("dashboard:approvals")
+    try:
+        if form.cleaned_data["decision"] == DecisionForm.APPROVE:
+            services.remedy_approve(remedy=remedy, by=request.user)
+            messages.success(request, _("Approved and applied."))
+        else:
+            services.remedy_reject(remedy=remedy, by=request.user, reason=form.cleaned_data["reason"].strip())
+            messages.success(request, _("Rejected, with your reason."))
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    return redirect("dashboard:approvals")
+
+
+@manager_required
+def policy_versions(request):
+    versions = PolicyVersion.objects.select_related("author").order_by("-number")
+    page = Paginator(versions, settings.DASHBOARD_PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "dashboard/policies.html", {"page": page, "versions": page.object_list,
+                                                       "engine_available": policy_services() is not None})
+
+
+def _document_text(version) -> str:
+    return json.dumps(version.document, indent=2, sort_keys=True, ensure_ascii=False, default=str)
+
+
+class ReplayForm(forms.Form):
+    date_from = forms.DateField(label=gettext_lazy("From"), widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = forms.DateField(label=gettext_lazy("To"), widget=forms.DateInput(attrs={"type": "date"}))
+
+    def clean(self):
+        data = super().clean()
+        if data.get("date_from") and data.get("date_to") and data["date_from"] > data["date_to"]:
+            self.add_error("date_to", _("The end of the period comes after its start."))
+        return data
+
+
+@manager_required
+def policy_version_detail(request, version_pk):
+    version = get_object_or_404(PolicyVersion.objects.select_related("author"), pk=version_pk)
+    return render(request, "dashboard/policy.html", {
+        "version": version, "document": _document_text(version), "replay_form": ReplayForm(),
+        "others": PolicyVersion.objects.exclude(pk=version.pk).order_by("-number")[:50],
+        "engine_available": policy_services() is not None,
+    })
+
+
+@manager_required
+def policy_compare(request):
+    left = get_object_or_404(PolicyVersion, pk=request.GET.get("a") or 0)
+    right = get_object_or_404(PolicyVersion, pk=request.GET.get("b") or 0)
+    diff = list(difflib.unified_diff(
+        _document_text(left).splitlines(), _document_text(right).splitlines(),
+        fromfile=f"v{left.number}", tofile=f"v{right.number}", lineterm="", n=3,
+    ))
+    lines = [("add" if line.startswith("+") and not line.startswith("+++") else
+              "del" if line.startswith("-") and not line.startswith("---") else
+              "hunk" if line.startswith("@@") else "ctx", line) for line in diff]
+    return render(request, "dashboard/policy_compare.html", {"left": left, "right": right, "lines": lines})
+
+
+@require_POST
+@manager_required
+def policy_version_activate(request, version_pk):
+    services = policy_services()
+    if services is None:
+        raise Http404("The policy engine is not installed.")
+    version = get_object_or_404(PolicyVersion, pk=version_pk)
+    try:
+        services.policy_version_activate(version=version, by=request.user)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, _("Policy v%(number)s is now active.") % {"number": version.number})
+    return redirect("dashboard:policy", version_pk=version.pk)
+
+
+@manager_required
+def policy_version_replay(request, version_pk):
+    services = policy_services()
+    if services is None:
+        raise Http404("The policy engine is not installed.")
+    version = get_object_or_404(PolicyVersion, pk=version_pk)
+    form = ReplayForm(request.GET or None)
+    result = None
+    if form.is_valid():
+        try:
+            result = services.policy_replay(version=version, date_from=form.cleaned_data["date_from"],
+                                            date_to=form.cleaned_data["date_to"])
+        except ValidationError as error:
+            form.add_error(None, error)
+    return render(request, "dashboard/policy_replay.html", {"version": version, "form": form, "result": result})

@@ -1,0 +1,129 @@
+"""The remedy report for managers: tables, SVG charts, and a CSV file of every table."""
+
+import csv
+from collections import defaultdict
+from decimal import Decimal
+
+from django import forms
+from django.http import Http404, HttpResponse
+from django.shortcuts import render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from .. import charts, reports
+from ..permissions import manager_required
+
+TABLES = ("kind", "category", "courier", "month", "recoverable", "retention")
+
+
+class PeriodForm(forms.Form):
+    date_from = forms.DateField(label=gettext_lazy("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = forms.DateField(label=gettext_lazy("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+    def clean(self):
+        data = super().clean()
+        if data.get("date_from") and data.get("date_to") and data["date_from"] > data["date_to"]:
+            self.add_error("date_to", _("The end of the period comes after its start."))
+        return data
+
+    def period(self) -> reports.ReportPeriod:
+        default = reports.ReportPeriod.default()
+        if not self.is_valid():
+            return default
+        return reports.ReportPeriod(
+            date_from=self.cleaned_data.get("date_from") or default.date_from,
+            date_to=self.cleaned_data.get("date_to") or default.date_to,
+        )
+
+
+def _charts_per_currency(rows, *, title, chart_id, kind="bar"):
+    """One chart per currency: amounts in different currencies are never drawn on one axis."""
+    per_currency: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
+    for row in rows:
+        per_currency[row["currency"]][row["label"]] += row["cost"]
+    drawn = []
+    for currency, values in sorted(per_currency.items()):
+        items = list(values.items())
+        if kind == "bar":
+            items.sort(key=lambda item: item[1], reverse=True)
+            svg = charts.bar_chart(title=f"{title} ({currency})", rows=items, unit=currency,
+                                   chart_id=f"{chart_id}-{currency}")
+        else:
+            svg = charts.column_chart(title=f"{title} ({currency})", rows=items, unit=currency,
+                                      chart_id=f"{chart_id}-{currency}")
+        drawn.append(svg)
+    return drawn
+
+
+@manager_required
+def remedy_report(request):
+    form = PeriodForm(request.GET or None)
+    period = form.period()
+    tables = {name: reports.cost_by(name, period) for name in ("kind", "category", "courier", "month")}
+    recoverable = reports.recoverable_by_courier(period)
+    retention = reports.retention_after_remedy(period)
+    retention_chart = charts.bar_chart(
+        title=_("Ordered again (%)"),
+        rows=[
+            (label, row[key] or Decimal(0))
+            for row in retention
+            for key, label in (
+                ("share_90", (_("remedy") if row["got_remedy"] else _("no remedy")) + " · 90 d"),
+                ("share_180", (_("remedy") if row["got_remedy"] else _("no remedy")) + " · 180 d"),
+            )
+        ],
+        unit="%", chart_id="retention",
+    )
+    context = {
+        "form": form,
+        "period": period,
+        "tables": [
+            ("kind", _("Cost by remedy kind"), tables["kind"]),
+            ("category", _("Cost by case category"), tables["category"]),
+            ("courier", _("Cost by courier"), tables["courier"]),
+            ("month", _("Cost by month"), tables["month"]),
+        ],
+        "totals": reports.totals_by_currency(tables["kind"]),
+        "recoverable": recoverable,
+        "recoverable_totals": reports.totals_by_currency(recoverable),
+        "retention": retention,
+        "charts": {
+            "kind": _charts_per_currency(tables["kind"], title=_("Cost by remedy kind"), chart_id="kind"),
+            "courier": _charts_per_currency(tables["courier"], title=_("Cost by courier"), chart_id="courier"),
+            "month": _charts_per_currency(tables["month"], title=_("Cost by month"), chart_id="month",
+                                          kind="column"),
+            "retention": retention_chart,
+        },
+        "query": request.GET.urlencode(),
+    }
+    return render(request, "dashboard/report.html", context)
+
+
+@manager_required
+def remedy_report_csv(request, table):
+    if table not in TABLES:
+        raise Http404("No such table.")
+    period = PeriodForm(request.GET or None).period()
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = (
+        f'attachment; filename="remedies-{table}-{period.date_from:%Y%m%d}-{period.date_to:%Y%m%d}.csv"'
+    )
+    writer = csv.writer(response)
+    if table == "retention":
+        writer.writerow(["group", "customers", "eligible_90", "returned_90", "share_90_percent", "eligible_180",
+                         "returned_180", "share_180_percent"])
+        for row in reports.retention_after_remedy(period):
+            writer.writerow([
+                "remedy" if row["got_remedy"] else "no_remedy", row["customers"], row["eligible_90"],
+                row["returned_90"], row["share_90"] if row["share_90"] is not None else "", row["eligible_180"],
+                row["returned_180"], row["share_180"] if row["share_180"] is not None else "",
+            ])
+    elif table == "recoverable":
+        writer.writerow(["courier", "currency", "remedies", "cost"])
+        for row in reports.recoverable_by_courier(period):
+            writer.writerow([row["label"], row["currency"], row["count"], row["cost"]])
+    else:
+        writer.writerow([table, "currency", "budget", "remedies", "cost"])
+        for row in reports.cost_by(table, period):
+            writer.writerow([row["key"], row["currency"], row["budget"], row["count"], row["cost"]])
+    return response

@@ -1,0 +1,199 @@
+"""The policy on the case page (proposals applied with one click or sent for approval, the manager override),
+the approvals inbox deciding through policies.services, and policy versions activated and replayed."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from cases.models import CaseEventKind
+from policies.engine import default_policy_document
+from policies.models import PolicyVersion, Remedy, RemedyStatus
+from policies.services import policy_default_ensure, policy_version_create
+from tests.dashboard.conftest import login
+from tests.factories import CaseFactory, CourierFactory, OrderFactory, ShipmentFactory, ValidityRuleFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def policy(db):
+    ValidityRuleFactory()
+    return policy_default_ensure()
+
+
+@pytest.fixture
+def late_case(policy, agent):
+    """Story 5: an order promised three days ago, still on its way."""
+    today = timezone.localdate()
+    order = OrderFactory(total=Decimal("79.90"), placed_at=timezone.now() - timedelta(days=8),
+                         promised_delivery_date=today - timedelta(days=3))
+    shipment = ShipmentFactory(order=order, status="delayed", estimated_delivery=today + timedelta(days=1))
+    return CaseFactory(customer=order.customer, order=order, shipment=shipment, category="late_delivery",
+                       channel="system", owner=agent)
+
+
+@pytest.fixture
+def large_case(policy, agent):
+    """An incomplete order of 450 EUR: the replacement needs a manager's approval."""
+    order = OrderFactory(total=Decimal("450.00"))
+    shipment = ShipmentFactory(order=order, status="delivered", courier=CourierFactory(name="Cargus"),
+                               delivered_at=order.placed_at)
+    return CaseFactory(customer=order.customer, order=order, shipment=shipment, category="incomplete_order",
+                       owner=agent)
+
+
+def _proposals(client, case):
+    return client.get(reverse("dashboard:case", args=[case.pk])).context["proposals"]
+
+
+def test_case_page_shows_the_policys_proposals_with_rationale_and_cost(agent_client, late_case):
+    # when
+    response = agent_client.get(reverse("dashboard:case", args=[late_case.pk]))
+    # then
+    proposals = response.context["proposals"]
+    assert proposals
+    proposal, decided = proposals[0]
+    assert decided is None
+    html = response.content.decode()
+    assert proposal.rationale in html
+    assert "proposal-apply" in html
+
+
+def test_agent_applies_a_proposal_with_one_click_and_sees_it_on_the_timeline(agent_client, late_case):
+    # given
+    (proposal, _), *_ = _proposals(agent_client, late_case)
+    # when
+    response = agent_client.post(reverse("dashboard:proposal_apply", args=[late_case.pk]), {"key": proposal.key},
+                                 follow=True)
+    # then
+    remedy = Remedy.objects.get(proposal_key=proposal.key)
+    assert remedy.status == RemedyStatus.APPLIED
+    assert late_case.events.filter(kind=CaseEventKind.REMEDY_APPLIED).exists()
+    html = response.content.decode()
+    assert "Remedy applied." in html
+    assert "event-remedy_applied" in html
+
+
+def test_applying_twice_leaves_one_remedy(agent_client, late_case):
+    (proposal, _), *_ = _proposals(agent_client, late_case)
+    url = reverse("dashboard:proposal_apply", args=[late_case.pk])
+    agent_client.post(url, {"key": proposal.key})
+    agent_client.post(url, {"key": proposal.key})
+    assert Remedy.objects.filter(case=late_case).count() == 1
+
+
+def test_a_key_the_policy_does_not_propose_is_refused(agent_client, late_case):
+    response = agent_client.post(reverse("dashboard:proposal_apply", args=[late_case.pk]),
+                                 {"key": "case-1/rule-free-money/refund"}, follow=True)
+    assert "no longer proposes" in response.content.decode()
+    assert not Remedy.objects.exists()
+
+
+def test_another_agents_case_cannot_be_remedied(client, other_agent, late_case):
+    login(client, other_agent)
+    (proposal, _), *_ = _proposals(client, late_case)
+    response = client.post(reverse("dashboard:proposal_apply", args=[late_case.pk]), {"key": proposal.key})
+    assert response.status_code == 403
+    assert not Remedy.objects.exists()
+
+
+def test_large_remedy_is_sent_for_approval_then_approved_by_another_manager(client, agent, manager, large_case):
+    # given the agent sends the replacement for approval
+    login(client, agent)
+    (proposal, _), *_ = _proposals(client, large_case)
+    assert proposal.needs_approval
+    assert "Send for approval" in client.get(reverse("dashboard:case", args=[large_case.pk])).content.decode()
+    client.post(reverse("dashboard:proposal_apply", args=[large_case.pk]), {"key": proposal.key})
+    remedy = Remedy.objects.get(proposal_key=proposal.key)
+    assert remedy.status == RemedyStatus.PENDING_APPROVAL
+    # when a manager approves it from the inbox
+    login(client, manager)
+    inbox = client.get(reverse("dashboard:approvals"))
+    assert remedy in list(inbox.context["remedies"])
+    client.post(reverse("dashboard:approval_decide", args=[remedy.pk]), {"decision": "approve"})
+    # then
+    remedy.refresh_from_db()
+    assert remedy.status == RemedyStatus.APPLIED and remedy.decided_by == manager
+    assert large_case.events.filter(kind=CaseEventKind.REMEDY_APPROVED).exists()
+
+
+def test_rejection_needs_a_reason(client, agent, manager, large_case):
+    login(client, agent)
+    (proposal, _), *_ = _proposals(client, large_case)
+    client.post(reverse("dashboard:proposal_apply", args=[large_case.pk]), {"key": proposal.key})
+    remedy = Remedy.objects.get(proposal_key=proposal.key)
+    login(client, manager)
+    url = reverse("dashboard:approval_decide", args=[remedy.pk])
+    response = client.post(url, {"decision": "reject", "reason": ""}, follow=True)
+    assert "Say why you reject it." in response.content.decode()
+    remedy.refresh_from_db()
+    assert remedy.status == RemedyStatus.PENDING_APPROVAL
+    client.post(url, {"decision": "reject", "reason": "A partial refund is enough."})
+    remedy.refresh_from_db()
+    assert remedy.status == RemedyStatus.REJECTED and remedy.decision_reason == "A partial refund is enough."
+
+
+def test_manager_overrides_the_policy_with_a_reason(manager_client, manager, large_case):
+    # when
+    response = manager_client.post(reverse("dashboard:case_override", args=[large_case.pk]), {
+        "kind": "free_item", "budget": "marketing", "amount": "470.00", "currency": "",
+        "reason": "The VP promised it; we keep the promise.",
+    })
+    # then
+    assert response.status_code == 302
+    remedy = Remedy.objects.get(case=large_case, kind="free_item")
+    assert remedy.amount == Decimal("470.00") and remedy.decision_reason == "The VP promised it; we keep the promise."
+    assert remedy.budget == "marketing"
+
+
+def test_override_without_a_reason_is_refused(manager_client, large_case):
+    response = manager_client.post(reverse("dashboard:case_override", args=[large_case.pk]), {
+        "kind": "refund", "budget": "customer_care", "amount": "10.00", "reason": "  ",
+    })
+    assert response.status_code == 400
+    assert "reason" in response.context["override_form"].errors
+    assert not Remedy.objects.exists()
+
+
+def test_agent_cannot_override(agent_client, large_case):
+    response = agent_client.post(reverse("dashboard:case_override", args=[large_case.pk]), {
+        "kind": "refund", "budget": "customer_care", "amount": "10.00", "reason": "Because",
+    })
+    assert response.status_code == 403
+    assert not Remedy.objects.exists()
+
+
+def test_manager_activates_a_policy_version(manager_client, manager, policy):
+    # given a second version
+    v2 = policy_version_create(document=default_policy_document(), author=manager, note="Same rules, new note")
+    # when
+    manager_client.post(reverse("dashboard:policy_activate", args=[v2.pk]))
+    # then
+    v2.refresh_from_db()
+    assert v2.is_active
+    assert PolicyVersion.objects.filter(is_active=True).count() == 1
+
+
+def test_agent_cannot_activate_a_policy_version(agent_client, policy):
+    assert agent_client.post(reverse("dashboard:policy_activate", args=[policy.pk])).status_code == 403
+
+
+def test_replay_a_version_over_a_date_range(manager_client, late_case, policy):
+    today = timezone.localdate()
+    response = manager_client.get(reverse("dashboard:policy_replay", args=[policy.pk]), {
+        "date_from": (today - timedelta(days=30)).isoformat(), "date_to": today.isoformat(),
+    })
+    assert response.status_code == 200
+    result = response.context["result"]
+    assert result.cases >= 1
+    assert 'id="replay-result"' in response.content.decode()
+
+
+def test_replay_with_a_backwards_range_says_so(manager_client, policy):
+    response = manager_client.get(reverse("dashboard:policy_replay", args=[policy.pk]),
+                                  {"date_from": "2026-05-01", "date_to": "2026-01-01"})
+    assert response.context["result"] is None
+    assert "The end of the period comes after its start." in response.content.decode()
