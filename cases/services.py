@@ -155,6 +155,7 @@ def promise_record(
         case=case, kind=CaseEventKind.PROMISE_MADE, actor=made_by,
         text=f"{maker} promised: {promise.description} (due {timezone.localtime(due_at):%Y-%m-%d %H:%M})",
         data={"promise_id": promise.pk, "owner": owner.get_username(), "due_at": due_at.isoformat()},
+        occurred_at=promise.made_at,  # a promise recorded later stands on the timeline when it was made
     )
     return promise
 
