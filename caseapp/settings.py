@@ -129,13 +129,14 @@ if REDIS_URL:
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 else:
     # A real transport that needs no server: messages are files, shared by every process on the machine.
-    for sub in ("in", "processed"):
+    for sub in ("in", "processed", "control"):
         (BROKER_DIR / sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_URL = "filesystem://"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(BROKER_DIR / "in"),
         "data_folder_out": str(BROKER_DIR / "in"),
         "processed_folder": str(BROKER_DIR / "processed"),
+        "control_folder": str(BROKER_DIR / "control"),  # else kombu writes control/*.exchange into the cwd
         "store_processed": False,
     }
 CELERY_TASK_ACKS_LATE = True
@@ -158,6 +159,8 @@ ANYMAIL = {
     for key, value in {
         "MAILGUN_API_KEY": env.str("ANYMAIL_MAILGUN_API_KEY", default=""),
         "MAILGUN_SENDER_DOMAIN": env.str("ANYMAIL_MAILGUN_SENDER_DOMAIN", default=""),
+        # Mailgun signs its tracking webhooks with this key; anymail checks it on top of WEBHOOK_SECRET.
+        "MAILGUN_WEBHOOK_SIGNING_KEY": env.str("ANYMAIL_MAILGUN_WEBHOOK_SIGNING_KEY", default=""),
         "POSTMARK_SERVER_TOKEN": env.str("ANYMAIL_POSTMARK_SERVER_TOKEN", default=""),
         "SENDGRID_API_KEY": env.str("ANYMAIL_SENDGRID_API_KEY", default=""),
         "AMAZON_SES_CLIENT_PARAMS": None,
@@ -178,11 +181,18 @@ DASHBOARD_PAGE_SIZE = env.int("DASHBOARD_PAGE_SIZE", default=50)
 
 # --- Proactive notifications (notifications/) ----------------------------------------------------
 # Reminders before a voucher expires, in days.
-VOUCHER_REMINDER_OFFSETS_DAYS = sorted(
-    {int(days) for days in env.list("VOUCHER_REMINDER_OFFSETS_DAYS", default=["30", "7", "1"])}, reverse=True
-)
+try:
+    VOUCHER_REMINDER_OFFSETS_DAYS = sorted(
+        {int(days) for days in env.list("VOUCHER_REMINDER_OFFSETS_DAYS", default=["30", "7", "1"])}, reverse=True
+    )
+except ValueError as exc:
+    raise ValueError("VOUCHER_REMINDER_OFFSETS_DAYS: give whole numbers of days, e.g. 30,7,1") from exc
+if any(days < 0 for days in VOUCHER_REMINDER_OFFSETS_DAYS):
+    raise ValueError("VOUCHER_REMINDER_OFFSETS_DAYS: days before expiry cannot be negative")
 # Where a voucher can be used, as said in the reminder; empty: "in any of our shops or on our web shop", translated.
 NOTIFICATIONS_VOUCHER_WHERE_TO_USE = env.str("NOTIFICATIONS_VOUCHER_WHERE_TO_USE", default="")
+# Shipment scans look at orders placed within this many days (older ones are for people, not for a scan).
+NOTIFICATIONS_LOOKBACK_DAYS = env.int("NOTIFICATIONS_LOOKBACK_DAYS", default=30)
 # A shipment with no courier event for this long is at risk.
 NOTIFICATIONS_SHIPMENT_SILENT_HOURS = env.int("NOTIFICATIONS_SHIPMENT_SILENT_HOURS", default=48)
 # The new date promised in a late-delivery apology when the courier gives none, in days from today.

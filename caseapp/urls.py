@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.http import JsonResponse
 from django.urls import include, path
 
-from cases.api.views import CaseListCreateApi
+from cases.api.views import CaseListCreateApi, DeliveryCheckApi
 from orders.api.views import ShipmentEventRecordApi
 
 
@@ -15,6 +15,7 @@ urlpatterns = [
     path("health/", health, name="health"),
     path("api/cases/", CaseListCreateApi.as_view(), name="api-cases"),
     path("api/shipment-events/", ShipmentEventRecordApi.as_view(), name="api-shipment-events"),
+    path("api/shipments/<int:shipment_id>/delivery-check/", DeliveryCheckApi.as_view(), name="api-delivery-check"),
     # anymail's tracking webhooks, e.g. /anymail/postmark/tracking/ (basic auth with ANYMAIL WEBHOOK_SECRET).
     path("anymail/", include("anymail.urls")),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -155,6 +155,7 @@ def promise_record(
         case=case, kind=CaseEventKind.PROMISE_MADE, actor=made_by,
         text=f"{maker} promised: {promise.description} (due {timezone.localtime(due_at):%Y-%m-%d %H:%M})",
         data={"promise_id": promise.pk, "owner": owner.get_username(), "due_at": due_at.isoformat()},
+        occurred_at=promise.made_at,  # a promise recorded later stands on the timeline when it was made
     )
     return promise
 
@@ -172,3 +173,61 @@ def promise_close(*, promise: Promise, kept: bool, by=None, note: str = "") -> P
         text=note or promise.description, data={"promise_id": promise.pk},
     )
     return promise
+
+
+def _delivery_mismatches(order, received: list[dict]) -> list[str]:
+    """What arrived against what was ordered, by SKU: missing, short, or another variant (style, colour, size)."""
+    got: dict[str, dict] = {}
+    for index, item in enumerate(received):
+        sku = (item.get("sku") or "").strip()
+        if not sku:
+            raise ValidationError({"received": f"Item {index + 1}: say which SKU arrived."})
+        try:
+            quantity = int(item.get("quantity", 1))
+        except (TypeError, ValueError) as exc:
+            raise ValidationError({"received": f"Item {index + 1}: quantity must be a whole number."}) from exc
+        if quantity < 0:
+            raise ValidationError({"received": f"Item {index + 1}: quantity cannot be negative."})
+        entry = got.setdefault(sku, {"quantity": 0, "variants": set()})
+        entry["quantity"] += quantity
+        if item.get("variant"):
+            entry["variants"].add(item["variant"].strip())
+    problems = []
+    for line in order.lines.all():
+        entry = got.get(line.sku)
+        if entry is None or entry["quantity"] == 0:
+            problems.append(f"{line.name} ({line.sku}) missing")
+            continue
+        if entry["quantity"] < line.quantity:
+            problems.append(f"{line.name}: {entry['quantity']} of {line.quantity} arrived")
+        other = entry["variants"] - {line.variant}
+        if line.variant and other:
+            problems.append(f"{line.name}: ordered {line.variant}, received {', '.join(sorted(other))}")
+    ordered = set(order.lines.values_list("sku", flat=True))
+    problems += [f"{sku} arrived but was not ordered" for sku in sorted(set(got) - ordered)]
+    return problems
+
+
+@transaction.atomic
+def delivery_check(*, shipment, received: list[dict], by=None) -> Case | None:
+    """Compare what the customer received with the order. A mismatch reopens the order's case (or opens one).
+
+    Returns the case that now carries the mismatch, or None when everything matched.
+    """
+    order = shipment.order
+    problems = _delivery_mismatches(order, received)
+    if not problems:
+        return None
+    missing_only = all("missing" in p or " of " in p for p in problems)
+    category = "incomplete_order" if missing_only else "wrong_item"
+    summary = "Delivered items do not match the order: " + "; ".join(problems)
+    case = (Case.objects.select_for_update().filter(order=order).order_by("-arrived_at", "-arrival_number")
+            .first())
+    detection = {"rule": "delivery_mismatch", "shipment": shipment.pk, "problems": problems}
+    if case is None:
+        return case_open(customer=order.customer, order=order, shipment=shipment, category=category,
+                         channel="system", subject=summary[:200], detection=detection)
+    if case.status in (CaseStatus.RESOLVED, CaseStatus.CLOSED):
+        case = case_change_status(case=case, status=CaseStatus.OPEN, by=by, reason=summary)
+    case_event_append(case=case, kind=CaseEventKind.DETECTED, actor=by, text=summary, data=detection)
+    return case

@@ -5,6 +5,10 @@ email provider's side: `message_send` claims the row with SELECT ... FOR UPDATE 
 the same transaction, so a second task for the same row finds it locked or already sent. A worker killed during
 the send rolls its transaction back (PostgreSQL ends the dead connection's transaction), and the row is queued
 again for the redelivered task or the sweep.
+
+The one window no database can close: the provider has answered "accepted" and the worker dies before its COMMIT
+(microseconds). The row is then sent again; its Message-ID header is the same on every attempt, so a receiver or
+an ESP that deduplicates on it drops the second copy.
 """
 
 import hashlib
@@ -25,7 +29,7 @@ from anymail.exceptions import (
 )
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.mail import EmailMultiAlternatives
+from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.serializers.json import DjangoJSONEncoder
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
@@ -174,7 +178,22 @@ def _message_fail(message: Message, *, reason: str, now: datetime) -> None:
 
 
 def message_send(*, message_id: int, now: datetime | None = None) -> SendOutcome:
-    """Send one outbox row, never twice. Raises MessageSendDeferred on a temporary failure (row stays queued)."""
+    """Send one outbox row, never twice. Raises MessageSendDeferred on a temporary failure (row stays queued).
+
+    The connection to the provider is opened here and closed only after the row's COMMIT, so the time between the
+    provider's "accepted" and the row saying "sent" is one UPDATE and one COMMIT (not an SMTP QUIT round trip).
+    """
+    connection = get_connection(fail_silently=False)
+    try:
+        return _message_send_claimed(message_id=message_id, now=now, connection=connection)
+    finally:
+        try:
+            connection.close()
+        except Exception:  # the email is already sent or already failed; a goodbye that fails changes nothing
+            logger.debug("Closing the email connection after message %s failed", message_id, exc_info=True)
+
+
+def _message_send_claimed(*, message_id: int, now: datetime | None, connection) -> SendOutcome:
     deferred = None
     with transaction.atomic():
         now = now or timezone.now()
@@ -189,19 +208,27 @@ def message_send(*, message_id: int, now: datetime | None = None) -> SendOutcome
             return SendOutcome(message_id, "already_done")
         if message.next_attempt_at > now + timedelta(seconds=1):
             return SendOutcome(message_id, "not_due")
-        rendered = message_render(
-            template=message.template, context=message.context, language=message.language,
-            time_zone=message.time_zone,
-        )
+        try:
+            rendered = message_render(
+                template=message.template, context=message.context, language=message.language,
+                time_zone=message.time_zone,
+            )
+        except Exception as exc:  # a message that cannot be written will not get better by retrying
+            message.attempts += 1
+            _message_fail(message, reason=f"could not be rendered: {send_error_reason(exc)}", now=now)
+            logger.exception("Message %s could not be rendered", message.pk)
+            return SendOutcome(message_id, "failed")
         message_id_header = _message_id_header(message)
         email = EmailMultiAlternatives(
             subject=rendered.subject, body=rendered.text, from_email=settings.DEFAULT_FROM_EMAIL,
             to=[message.recipient],
             headers={"Message-ID": message_id_header, "X-Caseapp-Message": message.idempotency_key},
+            connection=connection,
         )
         email.attach_alternative(rendered.html, "text/html")
         message.attempts += 1
         try:
+            connection.open()
             email.send(fail_silently=False)
         except Exception as exc:
             reason = send_error_reason(exc)

@@ -70,7 +70,7 @@ def handle_late_shipments_task(shipment_ids: list[int]) -> int:
 
 @shared_task
 def scan_cod_mismatches_task() -> int:
-    return keyset_enqueue(cod_mismatches_queryset(), handle_cod_mismatches_task.delay)
+    return keyset_enqueue(cod_mismatches_queryset(now=timezone.now()), handle_cod_mismatches_task.delay)
 
 
 @shared_task
@@ -80,7 +80,7 @@ def handle_cod_mismatches_task(shipment_ids: list[int]) -> int:
 
 @shared_task
 def scan_uncollected_parcels_task() -> int:
-    return keyset_enqueue(uncollected_parcels_queryset(), handle_uncollected_parcels_task.delay)
+    return keyset_enqueue(uncollected_parcels_queryset(now=timezone.now()), handle_uncollected_parcels_task.delay)
 
 
 @shared_task

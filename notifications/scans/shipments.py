@@ -25,10 +25,16 @@ logger = logging.getLogger(__name__)
 ON_THE_WAY = (ShipmentStatus.CREATED, ShipmentStatus.IN_TRANSIT, ShipmentStatus.DELAYED, ShipmentStatus.REFUSED)
 TRACKED = (ShipmentStatus.IN_TRANSIT, ShipmentStatus.DELAYED)
 COURIER_TROUBLE = (ShipmentStatus.DELAYED, ShipmentStatus.REFUSED)
+NOT_HANDED_OVER = "date_critical_not_handed_over"
 
 
 def _silence_cutoff(now: datetime) -> datetime:
     return now - timedelta(hours=settings.NOTIFICATIONS_SHIPMENT_SILENT_HOURS)
+
+
+def _recent(now: datetime) -> Q:
+    """Only orders placed within the look-back window: a first deployment does not apologise for last year."""
+    return Q(order__placed_at__gte=now - timedelta(days=settings.NOTIFICATIONS_LOOKBACK_DAYS))
 
 
 def _not_detected(kind: str):
@@ -44,14 +50,18 @@ def late_shipments_queryset(*, now: datetime):
         | Q(status__in=COURIER_TROUBLE)
         | (Q(status__in=TRACKED, handed_over_at__lt=cutoff) & ~heard_of)
     )
-    return Shipment.objects.filter(status__in=ON_THE_WAY).filter(late).filter(
-        _not_detected(DetectionKind.LATE_SHIPMENT)
+    # A date-critical parcel not yet with the courier the day before: not late yet, but at risk.
+    at_risk = Q(order__is_date_critical=True, status=ShipmentStatus.CREATED, handed_over_at__isnull=True,
+                order__promised_delivery_date__lte=timezone.localdate(now) + timedelta(days=1))
+    return Shipment.objects.filter(_recent(now), status__in=ON_THE_WAY).filter(
+        (late & _not_detected(DetectionKind.LATE_SHIPMENT)) | (at_risk & _not_detected(DetectionKind.DATE_CRITICAL))
     )
 
 
 def shipment_late_reasons(shipment: Shipment, *, now: datetime) -> list[str]:
     """Why this shipment is late or at risk (empty: it is not). The same tests as late_shipments_queryset."""
-    if shipment.status not in ON_THE_WAY:
+    if (shipment.status not in ON_THE_WAY
+            or shipment.order.placed_at < now - timedelta(days=settings.NOTIFICATIONS_LOOKBACK_DAYS)):
         return []
     promised = shipment.order.promised_delivery_date
     reasons = []
@@ -65,7 +75,21 @@ def shipment_late_reasons(shipment: Shipment, *, now: datetime) -> list[str]:
     if (shipment.status in TRACKED and shipment.handed_over_at and shipment.handed_over_at < cutoff
             and not shipment.events.filter(occurred_at__gte=cutoff).exists()):
         reasons.append("no_tracking_event")
+    if (shipment.order.is_date_critical and shipment.status == ShipmentStatus.CREATED and not shipment.handed_over_at
+            and promised and promised <= timezone.localdate(now) + timedelta(days=1)):
+        reasons.append(NOT_HANDED_OVER)
     return reasons
+
+
+def late_new_date(shipment: Shipment, *, today):
+    """The date to promise in the apology: the courier's estimate if it is still ahead and after the broken
+    promise, otherwise a few days from now (never the day already broken)."""
+    promised = shipment.order.promised_delivery_date
+    estimated = shipment.estimated_delivery
+    if estimated and estimated > today and (promised is None or estimated > promised):
+        return estimated
+    fallback = today + timedelta(days=settings.NOTIFICATIONS_LATE_NEW_DATE_DAYS)
+    return max(fallback, promised + timedelta(days=1)) if promised else fallback
 
 
 def _case_for(*, shipment: Shipment, category: str, subject: str, detection: dict) -> Case:
@@ -101,17 +125,23 @@ def late_shipment_handle(*, shipment_id: int, now: datetime | None = None) -> De
     and for a date-critical order an escalation to the case owner and a manager. Once per shipment."""
     now = now or timezone.now()
     shipment = _lock_shipment(shipment_id)  # concurrent handlers of one shipment wait here, then find it done
-    if shipment is None or Detection.objects.filter(shipment=shipment, kind=DetectionKind.LATE_SHIPMENT).exists():
+    if shipment is None:
         return None
     reasons = shipment_late_reasons(shipment, now=now)
     if not reasons:
         return None
     order, customer = shipment.order, shipment.order.customer
+    if reasons == [NOT_HANDED_OVER]:  # at risk, not late: the staff can still act; the customer need not hear yet
+        if Detection.objects.filter(shipment=shipment, kind=DetectionKind.DATE_CRITICAL).exists():
+            return None
+        case = _case_for(shipment=shipment, category=CaseCategory.LATE_DELIVERY,
+                         subject=f"Date-critical order {order.number} is not with the courier yet",
+                         detection={"detector": "late_shipment", "shipment_id": shipment.pk, "reasons": reasons})
+        return date_critical_escalate(case=case, shipment=shipment, reasons=reasons, now=now)
+    if Detection.objects.filter(shipment=shipment, kind=DetectionKind.LATE_SHIPMENT).exists():
+        return None
     today = local_today(now, customer.time_zone)
-    if shipment.estimated_delivery and shipment.estimated_delivery > today:
-        new_date = shipment.estimated_delivery  # the courier's own new date
-    else:
-        new_date = today + timedelta(days=settings.NOTIFICATIONS_LATE_NEW_DATE_DAYS)
+    new_date = late_new_date(shipment, today=today)
     detection_data = {
         "detector": "late_shipment", "shipment_id": shipment.pk, "order": order.number, "reasons": reasons,
         "promised_delivery_date": order.promised_delivery_date.isoformat() if order.promised_delivery_date else None,
@@ -202,8 +232,9 @@ def date_critical_escalate(*, case: Case, shipment: Shipment, reasons: list[str]
     return detection
 
 
-def cod_mismatches_queryset():
+def cod_mismatches_queryset(*, now: datetime):
     return Shipment.objects.filter(
+        _recent(now),
         status__in=ON_THE_WAY, cod_amount__isnull=False, order__payment_method=PaymentMethod.CASH_ON_DELIVERY,
     ).exclude(cod_amount=F("order__cod_quoted_amount")).filter(_not_detected(DetectionKind.COD_MISMATCH))
 
@@ -256,8 +287,8 @@ def cod_mismatch_handle(*, shipment_id: int, now: datetime | None = None) -> Det
     return detection
 
 
-def uncollected_parcels_queryset():
-    return Shipment.objects.filter(status=ShipmentStatus.NOT_COLLECTED).filter(
+def uncollected_parcels_queryset(*, now: datetime):
+    return Shipment.objects.filter(_recent(now), status=ShipmentStatus.NOT_COLLECTED).filter(
         _not_detected(DetectionKind.NOT_COLLECTED)
     )
 

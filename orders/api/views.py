@@ -36,3 +36,4 @@ class ShipmentEventRecordApi(APIView):
             {"id": event.pk, "shipment": event.shipment_id, "status": event.shipment.status, "created": created},
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
         )
+

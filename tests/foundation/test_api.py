@@ -62,3 +62,40 @@ def test_case_list_is_first_come_first_served_and_hidden_from_users_without_a_ro
     outsider.force_login(UserFactory(username="no-role"))
     assert outsider.get("/api/cases/").status_code == 403
     assert APIClient().get("/api/cases/").status_code == 403
+
+
+def test_story_3_a_rug_in_the_wrong_style_reopens_the_resolved_case(api, agent):
+    from cases.models import CaseEventKind
+    from cases.services import case_change_status, case_open
+    from orders.services import order_create
+
+    # given the rug order, whose case was resolved when the rug was promised
+    customer = CustomerFactory()
+    order = order_create(number="HS-RUG-T", customer=customer, placed_at=timezone.now(), currency="USD",
+                         payment_method="card",
+                         lines=[{"sku": "RUG-KILIM", "name": "Kilim rug", "quantity": 1, "unit_price": "410.00",
+                                 "variant": "Kilim, indigo"}])
+    shipment = ShipmentFactory(order=order, status="delivered", delivered_at=timezone.now())
+    case = case_open(customer=customer, order=order, category="broken_promise", channel="phone", subject="Rug")
+    case_change_status(case=case, status="resolved", by=agent)
+    url = f"/api/shipments/{shipment.pk}/delivery-check/"
+    # when what arrived matches, nothing happens
+    same = api.post(url, {"received": [{"sku": "RUG-KILIM", "variant": "Kilim, indigo"}]}, format="json")
+    assert same.json() == {"matches": True, "case": None}
+    # when the rug arrives in another style
+    wrong = api.post(url, {"received": [{"sku": "RUG-KILIM", "variant": "Persian, red"}]}, format="json")
+    # then the case is reopened, with what is wrong on the timeline
+    assert wrong.json() == {"matches": False, "case": case.pk, "status": "open"}
+    detected = case.events.filter(kind=CaseEventKind.DETECTED).last()
+    assert "ordered Kilim, indigo, received Persian, red" in detected.text
+    # and bad input is a 400 naming the field
+    assert api.post(url, {"received": []}, format="json").status_code == 400
+    assert "received" in api.post(url, {"received": [{"sku": "", "quantity": -1}]}, format="json").json()
+
+
+def test_an_incomplete_delivery_without_a_case_opens_one(api):
+    shipment = ShipmentFactory()
+    response = api.post(f"/api/shipments/{shipment.pk}/delivery-check/", {"received": [{"sku": "OTHER"}]},
+                        format="json")
+    case = Case.objects.get(pk=response.json()["case"])
+    assert (case.category, case.channel, case.order_id) == ("wrong_item", "system", shipment.order_id)

@@ -115,3 +115,15 @@ def test_a_promise_without_maker_or_text_is_refused(agent):
         promise_record(case=case, description="", due_at=timezone.now(), owner=agent)
     assert {"description", "made_by_name"} <= set(exc.value.message_dict)
     assert case.promises.count() == 0
+
+
+def test_a_promise_recorded_later_stands_on_the_timeline_when_it_was_made(agent):
+    # given the VP's promise, recorded by an agent three weeks after it was made
+    case = open_case()
+    made_at = timezone.now() - timedelta(days=21)
+    promise_record(case=case, description="Rug in New York within 10 days", made_by_name="Regional VP",
+                   made_at=made_at, due_at=made_at + timedelta(days=10), owner=agent)
+    # then the timeline puts it before the case was opened, and it is overdue
+    kinds = list(case.events.values_list("kind", "occurred_at"))
+    assert kinds[0] == (CaseEventKind.PROMISE_MADE, made_at)
+    assert case.promises.get().is_overdue

@@ -233,6 +233,13 @@ class WorkerProcess:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
+    def pool_pids(self) -> list[int]:
+        """The prefork pool's child processes (from /proc), not the main worker process."""
+        pids = []
+        for children in Path(f"/proc/{self.process.pid}/task").glob("*/children"):
+            pids += [int(pid) for pid in children.read_text().split()]
+        return pids
+
     def kill(self):
         """SIGKILL to the whole worker (main process and pool children): no warm shutdown, nothing acked."""
         os.killpg(self.process.pid, signal.SIGKILL)

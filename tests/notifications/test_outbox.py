@@ -97,7 +97,7 @@ def test_message_send_sends_once_in_the_recipients_language():
     assert len(mail.outbox) == 1
     sent = mail.outbox[0]
     assert sent.subject == "Voucherul dumneavoastră GIFT-42 expiră pe 14 Martie 2027"
-    assert "150.00 RON" in sent.body and "14 Martie 2027" in sent.body
+    assert "150,00 RON" in sent.body  # amounts written the Romanian way and "14 Martie 2027" in sent.body
     assert sent.alternatives[0][1] == "text/html" and "GIFT-42" in sent.alternatives[0][0]
     assert sent.extra_headers["X-Caseapp-Message"] == "voucher-reminder:42:7"
     message.refresh_from_db()
@@ -233,3 +233,17 @@ def test_queueing_for_a_customer_uses_their_language(settings):
                                         "tracking_number": "T"},
                                language=customer.preferred_language, time_zone=customer.time_zone)
     assert (message.language, message.time_zone) == ("it", "Europe/Rome")
+
+
+def test_a_message_that_cannot_be_rendered_fails_once_with_the_reason_on_the_case(settings):
+    # given a queued message whose template context holds a date that is not a date
+    case = CaseFactory()
+    message, _ = message_queue(recipient="a@mail.example", template=catalogue.VOUCHER_REMINDER,
+                               idempotency_key="broken", context={**VOUCHER_CONTEXT, "expiry_date": "someday"},
+                               case=case)
+    # when the worker tries to send it
+    outcome = message_send(message_id=message.pk)
+    # then it is failed (not retried forever by the sweep) and the case says why
+    message.refresh_from_db()
+    assert outcome.result == "failed" and message.status == MessageStatus.FAILED
+    assert "could not be rendered" in CaseEvent.objects.get(case=case, kind=CaseEventKind.NOTIFICATION_FAILED).text

@@ -230,7 +230,7 @@ def test_a_cod_mismatch_opens_a_case_and_a_task_for_a_manager(manager):
     fine = ShipmentFactory(order=OrderFactory(payment_method=PaymentMethod.CASH_ON_DELIVERY,
                                               cod_quoted_amount=Decimal("50.00")), cod_amount=Decimal("50.00"))
     # when the scan runs and the handler runs twice
-    assert set(cod_mismatches_queryset().values_list("pk", flat=True)) == {shipment.pk}
+    assert set(cod_mismatches_queryset(now=NOW).values_list("pk", flat=True)) == {shipment.pk}
     assert cod_mismatch_handle(shipment_id=shipment.pk, now=NOW) is not None
     assert cod_mismatch_handle(shipment_id=fine.pk, now=NOW) is None
     assert cod_mismatch_handle(shipment_id=shipment.pk, now=NOW) is None
@@ -241,13 +241,13 @@ def test_a_cod_mismatch_opens_a_case_and_a_task_for_a_manager(manager):
     assert NOW < promise.due_at <= NOW + timedelta(hours=4)
     task = Message.objects.get(template=catalogue.COD_CORRECTION_TASK)
     assert task.recipient == manager.email
-    assert not cod_mismatches_queryset().exists()
+    assert not cod_mismatches_queryset(now=NOW).exists()
 
 
 def test_an_uncollected_parcel_gets_a_case_and_a_friendly_message_once():
     customer = CustomerFactory(preferred_language="it")
     shipment = ShipmentFactory(order=OrderFactory(customer=customer), status="not_collected")
-    assert list(uncollected_parcels_queryset().values_list("pk", flat=True)) == [shipment.pk]
+    assert list(uncollected_parcels_queryset(now=NOW).values_list("pk", flat=True)) == [shipment.pk]
     assert uncollected_parcel_handle(shipment_id=shipment.pk, now=NOW) is not None
     assert uncollected_parcel_handle(shipment_id=shipment.pk, now=NOW) is None
     assert Case.objects.get().category == CaseCategory.NOT_COLLECTED
@@ -278,3 +278,44 @@ def test_voucher_reminder_dates_are_exact():
     voucher_reminder_queue(voucher_id=held.pk, now=NOW)
     assert Message.objects.get().context["expiry_date"] == (TODAY + timedelta(days=1)).isoformat()
     assert isinstance(date.fromisoformat(Message.objects.get().context["expiry_date"]), date)
+
+
+def test_the_new_date_is_never_the_day_already_broken(manager):
+    # given a courier reporting a delay while its estimate still says the promised day (tomorrow)
+    shipment = ShipmentFactory(status="delayed", handed_over_at=NOW - timedelta(hours=5),
+                               order=OrderFactory(promised_delivery_date=TODAY + timedelta(days=1)),
+                               estimated_delivery=TODAY + timedelta(days=1))
+    # when the apology is written
+    late_shipment_handle(shipment_id=shipment.pk, now=NOW)
+    # then it promises a later day than the one it apologises for
+    apology = Message.objects.get(template=catalogue.LATE_DELIVERY_APOLOGY)
+    assert date.fromisoformat(apology.context["new_date"]) > shipment.order.promised_delivery_date
+
+
+def test_a_date_critical_parcel_not_with_the_courier_the_day_before_is_escalated_to_staff_only(manager):
+    # given a birthday parcel due tomorrow that the shop has not handed over yet
+    shipment = ShipmentFactory(status="created", handed_over_at=None,
+                               order=OrderFactory(promised_delivery_date=TODAY + timedelta(days=1),
+                                                  is_date_critical=True, occasion="birthday"))
+    # when the scan runs and the handler runs twice
+    assert list(late_shipments_queryset(now=NOW).values_list("pk", flat=True)) == [shipment.pk]
+    assert late_shipment_handle(shipment_id=shipment.pk, now=NOW) is not None
+    assert late_shipment_handle(shipment_id=shipment.pk, now=NOW) is None
+    # then a manager is told, with the time left; the customer gets no apology for a delay that has not happened
+    assert list(Message.objects.values_list("template", "recipient")) == [
+        (catalogue.DATE_CRITICAL_ESCALATION, manager.email)
+    ]
+    assert not late_shipments_queryset(now=NOW).exists()
+
+
+def test_shipment_scans_leave_orders_older_than_the_look_back_window_to_people(settings):
+    settings.NOTIFICATIONS_LOOKBACK_DAYS = 30
+    # given a parcel from an order placed 40 days ago, still delayed, and an uncollected one as old
+    old_order = OrderFactory(placed_at=NOW - timedelta(days=40), promised_delivery_date=TODAY - timedelta(days=35))
+    delayed = ShipmentFactory(order=old_order, status="delayed", estimated_delivery=TODAY - timedelta(days=30))
+    ShipmentFactory(order=OrderFactory(placed_at=NOW - timedelta(days=40),
+                                       promised_delivery_date=TODAY - timedelta(days=35)), status="not_collected")
+    # then no scan picks them up, and the handler does nothing for them
+    assert not late_shipments_queryset(now=NOW).exists()
+    assert not uncollected_parcels_queryset(now=NOW).exists()
+    assert late_shipment_handle(shipment_id=delayed.pk, now=NOW) is None

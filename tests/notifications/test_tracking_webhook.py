@@ -1,6 +1,8 @@
 """anymail's tracking webhook, at its signed endpoint, updates the outbox row once."""
 
 import base64
+import hashlib
+import hmac
 import json
 
 import pytest
@@ -77,3 +79,39 @@ def test_an_unsigned_request_changes_nothing(client):
     assert unsigned.status_code >= 400 and wrong.status_code >= 400
     message.refresh_from_db()
     assert message.status == MessageStatus.SENT
+
+
+MAILGUN_KEY = "key-test-signing-0123456789"
+
+
+def mailgun_delivered(message_id: str, *, key: str = MAILGUN_KEY) -> dict:
+    timestamp, token = "1763900000", "b1a2c3d4e5f60718293a4b5c6d7e8f90b1a2c3d4e5f6071829"
+    signature = hmac.new(key.encode(), f"{timestamp}{token}".encode(), hashlib.sha256).hexdigest()
+    return {
+        "signature": {"timestamp": timestamp, "token": token, "signature": signature},
+        "event-data": {"event": "delivered", "timestamp": 1763900000.5, "id": "evt-1",
+                       "recipient": "ioana@mail.example",
+                       "message": {"headers": {"message-id": message_id}}},
+    }
+
+
+def test_a_mailgun_event_is_accepted_only_with_its_signature(client, settings):
+    settings.ANYMAIL = {**settings.ANYMAIL, "MAILGUN_WEBHOOK_SIGNING_KEY": MAILGUN_KEY}
+    message = sent_message()
+    # (as anymail's Mailgun backend records it: in angle brackets)
+    Message.objects.filter(pk=message.pk).update(esp_message_id="<20261123.mg.1@shop.example>")
+    auth = "Basic " + base64.b64encode(settings.ANYMAIL["WEBHOOK_SECRET"].encode()).decode()
+    # when a delivery event arrives signed with the wrong key
+    forged = client.post("/anymail/mailgun/tracking/", data=json.dumps(
+        mailgun_delivered("20261123.mg.1@shop.example", key="key-guessed")), content_type="application/json",
+        HTTP_AUTHORIZATION=auth)
+    # then it is refused and nothing changes
+    assert forged.status_code >= 400
+    message.refresh_from_db()
+    assert message.status == MessageStatus.SENT
+    # when it arrives signed with Mailgun's key, the message is delivered
+    signed = client.post("/anymail/mailgun/tracking/", data=json.dumps(
+        mailgun_delivered("20261123.mg.1@shop.example")), content_type="application/json", HTTP_AUTHORIZATION=auth)
+    assert signed.status_code == 200
+    message.refresh_from_db()
+    assert message.status == MessageStatus.DELIVERED

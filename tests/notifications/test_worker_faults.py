@@ -1,12 +1,15 @@
 """Faults survived with the real Redis, real worker processes and a real SMTP listener (no eager mode)."""
 
+import os
 import re
+import signal
 import threading
 from collections import Counter
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.db import transaction
 from django.utils import timezone
 
 from cases.models import CaseEvent, CaseEventKind
@@ -48,8 +51,8 @@ def test_a_worker_killed_mid_batch_then_restarted_sends_every_due_message_once(c
     settings.NOTIFICATIONS_SWEEP_AFTER_SECONDS = 0
     # given 30 vouchers due a reminder
     vouchers_due(30)
-    # and a worker that dies (SIGKILL, main process and children) in the middle of its eighth send
-    worker = start_worker(concurrency=2, env={"NOTIFICATIONS_SCAN_BATCH_SIZE": "10"})
+    # and a worker that dies (SIGKILL, main process and pool) while it waits for the answer to its eighth email
+    worker = start_worker(concurrency=1, env={"NOTIFICATIONS_SCAN_BATCH_SIZE": "10"})
     killed = threading.Event()
     accepted_before_kill = []
 
@@ -81,6 +84,38 @@ def test_a_worker_killed_mid_batch_then_restarted_sends_every_due_message_once(c
     assert max(keys.values()) == 1, [key for key, n in keys.items() if n > 1]
     assert VoucherReminder.objects.count() == 30
     assert Message.objects.count() == 30
+
+
+def test_a_pool_process_killed_mid_send_is_redelivered_at_once_and_its_message_sent_once(committed_db, smtp,
+                                                                                         start_worker):
+    # given a worker whose pool process is SIGKILLed while it waits for the answer to its fifth email
+    # (one pool process, so the kill lands there and nowhere else: see the report on the one duplicate window)
+    worker = start_worker(concurrency=1)
+    killed = threading.Event()
+
+    def kill_pool(parsed):
+        if len(smtp.received) >= 4 and not killed.is_set():
+            for pid in worker.pool_pids():
+                os.kill(pid, signal.SIGKILL)
+            killed.set()
+            return "421 4.3.0 the client went away"
+        return None
+
+    smtp.on_data = kill_pool
+    # when 20 messages are queued in one transaction (handed over on commit)
+    with transaction.atomic():
+        for n in range(20):
+            message_queue(recipient=f"pool{n}@mail.example", template=catalogue.NOT_COLLECTED,
+                          idempotency_key=f"pool-kill:{n}", context={"customer_name": "Ana", "order_number": "O-1",
+                                                                    "courier": "FastCourier", "tracking_number": "T"})
+    wait_until(killed.is_set, timeout=120, message="the pool processes to be killed mid-send")
+    smtp.on_data = None
+    # then the main process replaces them and re-queues what they held (acks_late, reject_on_worker_lost):
+    # every message is sent, once, without waiting for the sweep or the visibility timeout
+    wait_until(lambda: sent_count() == 20, timeout=120, interval=0.5, message="all 20 messages sent")
+    keys = Counter(smtp.keys())
+    assert len(keys) == 20 and max(keys.values()) == 1
+    assert "WorkerLostError" in worker.log()
 
 
 def test_redis_down_when_a_late_shipment_is_detected_the_row_waits_and_is_sent_when_it_is_back(

@@ -85,7 +85,7 @@ def test_story_1_the_voucher_reminder_arrives_before_it_expires(beat_worker, smt
     [email] = wait_until(lambda: smtp.messages_to(ioana.email), message="the voucher reminder")
     assert subject(email).startswith(f"Voucherul dumneavoastră {voucher.code} expiră pe")
     text = email.get_body(("plain",)).get_content()
-    assert "150.00 RON" in text and "inclusiv" in text and "magazinele noastre" in text
+    assert "150,00 RON" in text and "inclusiv" in text and "magazinele noastre" in text
     # and however often the scan runs again, no second reminder for this offset
     after_more_scans(beat_worker, "scan_expiring_vouchers_task")
     assert len(smtp.messages_to(ioana.email)) == 1
@@ -113,7 +113,7 @@ def test_story_5_the_late_order_apology_arrives_before_the_customer_asks(beat_wo
     assert (remedy.kind, remedy.status, remedy.amount, remedy.currency) == ("discount", "applied",
                                                                             Decimal("10.00"), "RON")
     text = email.get_body(("plain",)).get_content()
-    assert "o reducere de 10.00 RON" in text and remedy.parameters["voucher_code"] in text
+    assert "o reducere de 10,00 RON" in text and remedy.parameters["voucher_code"] in text
     # and the new date is a promise with an owner
     assert Promise.objects.get(case=case).owner.username == "maria"
     after_more_scans(beat_worker, "scan_late_shipments_task")
