@@ -9,6 +9,7 @@ urlpatterns = [
     path("take-next/", queue.take_next, name="take_next"),
     path("cases/<int:pk>/", cases.case_detail, name="case"),
     path("cases/<int:pk>/note/", cases.case_note, name="case_note"),
+    path("cases/<int:pk>/reply/", cases.case_reply, name="case_reply"),
     path("cases/<int:pk>/promise/", cases.case_promise, name="case_promise"),
     path("cases/<int:pk>/promises/<int:promise_pk>/close/", cases.promise_close, name="promise_close"),
     path("cases/<int:pk>/status/", cases.case_status, name="case_status"),

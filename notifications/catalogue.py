@@ -6,6 +6,7 @@ DATE_CRITICAL_ESCALATION = "date_critical_escalation"
 COD_CORRECTION_TASK = "cod_correction_task"
 PROMISE_OVERDUE = "promise_overdue"
 NOT_COLLECTED = "not_collected"
+AGENT_REPLY = "agent_reply"
 
 TEMPLATES = {
     VOUCHER_REMINDER: "To the holder: the voucher expires soon, its balance, exact date and where to use it.",
@@ -14,4 +15,5 @@ TEMPLATES = {
     COD_CORRECTION_TASK: "To the task owner: have the courier correct the COD amount before delivery.",
     PROMISE_OVERDUE: "To the promise owner and a manager: a promise to a customer is overdue.",
     NOT_COLLECTED: "To the customer: a friendly note that the parcel was not collected, and how to get it.",
+    AGENT_REPLY: "To the customer: an agent's reply from the dashboard, framed in the customer's language.",
 }

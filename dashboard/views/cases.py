@@ -1,5 +1,7 @@
 """The case page: the customer's whole story, the order and its tracking, the timeline, promises and actions."""
 
+import uuid
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Prefetch
@@ -11,11 +13,12 @@ from cases import services as case_services
 from cases.models import Case, CaseEventKind, CaseStatus, Promise
 from customers.selectors import customer_loyalty_facts
 from orders.models import ShipmentEvent
-from policies.models import Remedy, RemedyStatus
+from policies.models import Remedy
 from vouchers.selectors import customer_vouchers
 
-from ..forms import AssignForm, NoteForm, PromiseCloseForm, PromiseForm, ReopenForm, StatusForm
+from ..forms import AssignForm, NoteForm, PromiseCloseForm, PromiseForm, ReopenForm, ReplyForm, StatusForm
 from ..permissions import agent_required, can_work_case, check_can_work_case, request_is_manager
+from ..services import case_reply_send
 from . import proposals as proposal_parts
 
 PAST_CASES_SHOWN = 20
@@ -76,7 +79,7 @@ def case_context(request, case: Case, **forms) -> dict:
         "status_form": forms.get("status_form") or StatusForm(initial={"status": case.status}),
         "reopen_form": forms.get("reopen_form") or ReopenForm(),
         "assign_form": forms.get("assign_form") or AssignForm(initial={"owner": case.owner_id}),
-        "pending_statuses": RemedyStatus.PENDING_APPROVAL,
+        "reply_form": forms.get("reply_form") or ReplyForm(initial={"nonce": uuid.uuid4().hex}),
     }
     context.update(proposal_parts.case_proposal_context(request, case, can_work=can_work, forms=forms,
                                                        remedies=case_remedies))
@@ -221,4 +224,22 @@ def case_assign(request, pk):
             raise PermissionDenied("Only a manager assigns cases to others.")
     case_services.case_assign(case=case, owner=owner, by=request.user)
     messages.success(request, _("Owner changed."))
+    return _back(case)
+
+
+@require_POST
+@agent_required
+def case_reply(request, pk):
+    """Reply to the customer by email, in their language, through the notifications outbox."""
+    case = _case(pk)
+    check_can_work_case(request, case)
+    form = ReplyForm(request.POST)
+    if not form.is_valid():
+        return _invalid(request, case, reply_form=form)
+    try:
+        _message, created = case_reply_send(case=case, text=form.cleaned_data["text"], by=request.user,
+                                     nonce=form.cleaned_data["nonce"])
+    except ValidationError as error:
+        return _service_error(request, case, error, form, "reply_form")
+    messages.success(request, _("Reply queued for sending.") if created else _("This reply was already sent."))
     return _back(case)
