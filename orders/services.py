@@ -74,10 +74,11 @@ def order_cod_due(order: Order):
 def shipment_create(
     *, order: Order, courier: Courier, tracking_number: str, handed_over_at: datetime | None = None,
     estimated_delivery: date | None = None, cod_amount=None, is_replacement: bool = False,
-    status: str = ShipmentStatus.CREATED,
+    status: str = ShipmentStatus.CREATED, delivered_at: datetime | None = None,
 ) -> Shipment:
     shipment = Shipment(
         order=order, courier=courier, tracking_number=tracking_number, handed_over_at=handed_over_at,
+        delivered_at=delivered_at,
         estimated_delivery=estimated_delivery, cod_amount=to_money(cod_amount) if cod_amount is not None else None,
         is_replacement=is_replacement, status=status,
     )

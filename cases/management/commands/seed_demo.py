@@ -279,6 +279,9 @@ class Command(BaseCommand):
                            currency="RON", payment_method="card", status="delivered",
                            lines=[{"sku": "MUG-BLUE", "name": "Mug, blue", "quantity": 4, "unit_price": "25.00"},
                                   {"sku": "PLATE-BLUE", "name": "Plate, blue", "quantity": 4, "unit_price": "35.00"}])
+        self.shipment(self.couriers["Cargus Demo"], "CG-1003-DONE", order=wrong, status="delivered",
+                      handed_over_at=_at(self.today - timedelta(days=7)),
+                      delivered_at=_at(self.today - timedelta(days=2), 12))
         self.case(cristina, "Order arrived incomplete: plates missing", category=CaseCategory.INCOMPLETE_ORDER,
                   channel=CaseChannel.EMAIL, order=wrong, arrived_at=_at(self.today - timedelta(days=1), 17, 45))
 
