@@ -131,16 +131,16 @@ WITH case_customers AS (
 )
 SELECT got_remedy,
        COUNT(*) AS customers,
-       COUNT(*) FILTER (WHERE since <= %(now)s - INTERVAL '90 days') AS eligible_90,
-       COUNT(*) FILTER (WHERE since <= %(now)s - INTERVAL '90 days' AND EXISTS (
+       COUNT(*) FILTER (WHERE since <= %(cutoff_90)s) AS eligible_90,
+       COUNT(*) FILTER (WHERE since <= %(cutoff_90)s AND EXISTS (
            SELECT 1 FROM orders_order o WHERE o.customer_id = cohort.customer_id
-           AND o.status IN %(statuses)s AND o.placed_at > cohort.since
-           AND o.placed_at <= cohort.since + INTERVAL '90 days')) AS returned_90,
-       COUNT(*) FILTER (WHERE since <= %(now)s - INTERVAL '180 days') AS eligible_180,
-       COUNT(*) FILTER (WHERE since <= %(now)s - INTERVAL '180 days' AND EXISTS (
+           AND o.status IN ({statuses}) AND o.placed_at > cohort.since
+           AND o.placed_at <= {since_plus_90})) AS returned_90,
+       COUNT(*) FILTER (WHERE since <= %(cutoff_180)s) AS eligible_180,
+       COUNT(*) FILTER (WHERE since <= %(cutoff_180)s AND EXISTS (
            SELECT 1 FROM orders_order o WHERE o.customer_id = cohort.customer_id
-           AND o.status IN %(statuses)s AND o.placed_at > cohort.since
-           AND o.placed_at <= cohort.since + INTERVAL '180 days')) AS returned_180
+           AND o.status IN ({statuses}) AND o.placed_at > cohort.since
+           AND o.placed_at <= {since_plus_180})) AS returned_180
 FROM cohort
 GROUP BY got_remedy
 """
@@ -159,10 +159,18 @@ def retention_after_remedy(period: ReportPeriod, now: datetime | None = None) ->
     remedy, of their first case). A customer counts in a window only once the whole window has passed.
     """
     now = now or timezone.now()
+    if connection.vendor == "sqlite":  # the embedded default; PostgreSQL in production
+        def plus(days):
+            return f"strftime('%%Y-%%m-%%d %%H:%%M:%%f', cohort.since, '+{days} days')"
+    else:
+        def plus(days):
+            return f"cohort.since + INTERVAL '{days} days'"
+    statuses = ", ".join(f"'{status}'" for status in SPENDING_ORDER_STATUSES)  # constants, not user input
+    sql = RETENTION_SQL.format(statuses=statuses, since_plus_90=plus(90), since_plus_180=plus(180))
     with connection.cursor() as cursor:
-        cursor.execute(RETENTION_SQL, {"start": period.start, "end": period.end, "now": now,
-                                       "statuses": tuple(SPENDING_ORDER_STATUSES)})
-        columns = [col.name for col in cursor.description]
+        cursor.execute(sql, {"start": period.start, "end": period.end,
+                             "cutoff_90": now - timedelta(days=90), "cutoff_180": now - timedelta(days=180)})
+        columns = [col[0] for col in cursor.description]
         found = {row[0]: dict(zip(columns, row, strict=True)) for row in cursor.fetchall()}
     result = []
     for got_remedy in (True, False):

@@ -121,9 +121,9 @@ def remedy_report_csv(request, table):
     elif table == "recoverable":
         writer.writerow(["courier", "currency", "remedies", "cost"])
         for row in reports.recoverable_by_courier(period):
-            writer.writerow([row["label"], row["currency"], row["count"], row["cost"]])
+            writer.writerow([row["label"], row["currency"], row["count"], f"{row['cost']:.2f}"])
     else:
         writer.writerow([table, "currency", "budget", "remedies", "cost"])
         for row in reports.cost_by(table, period):
-            writer.writerow([row["key"], row["currency"], row["budget"], row["count"], row["cost"]])
+            writer.writerow([row["key"], row["currency"], row["budget"], row["count"], f"{row['cost']:.2f}"])
     return response
