@@ -37,7 +37,8 @@ SPENDING_ORDER_STATUSES = ("placed", "paid", "shipped", "delivered")
 def customer_loyalty_facts(*, customer: Customer, today: date | None = None) -> LoyaltyFacts:
     """Tenure, orders, lifetime spend per currency, vouchers, cases and remedies: five aggregate queries."""
     today = today or timezone.localdate()
-    orders = customer.orders.filter(status__in=SPENDING_ORDER_STATUSES)
+    # "As of today": a replay of a past case asks with its arrival day and must not see later orders.
+    orders = customer.orders.filter(status__in=SPENDING_ORDER_STATUSES, placed_at__date__lte=today)
     order_totals = orders.aggregate(n=Count("id"), first=Min("placed_at"), last=Max("placed_at"))
     spend = {
         row["currency"]: row["spend"]

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal
 
 from django.conf import settings
-from django.db import connection
-from django.db.models import Count, Sum
+from django.db.models import Sum
 from django.utils import timezone
 
 from customers.selectors import customer_loyalty_facts
@@ -115,75 +112,3 @@ def case_remedies(*, case) -> list[Remedy]:
 def remedies_pending_approval() -> list[Remedy]:
     return list(Remedy.objects.filter(status=RemedyStatus.PENDING_APPROVAL)
                 .select_related("case", "customer", "proposed_by").order_by("proposed_at", "id"))
-
-
-@dataclass
-class RemedyReport:
-    """What remedies cost, and what came back."""
-
-    date_from: date
-    date_to: date
-    by_kind: list[dict] = field(default_factory=list)      # kind, currency, count, total
-    by_budget: list[dict] = field(default_factory=list)    # budget, currency, count, total
-    by_courier: list[dict] = field(default_factory=list)   # courier, currency, count, recoverable
-    customers_with_remedy: int = 0
-    customers_with_remedy_who_returned: int = 0
-    customers_without_remedy: int = 0
-    customers_without_remedy_who_returned: int = 0
-
-    @property
-    def return_rate_with_remedy(self) -> Decimal | None:
-        return _rate(self.customers_with_remedy_who_returned, self.customers_with_remedy)
-
-    @property
-    def return_rate_without_remedy(self) -> Decimal | None:
-        return _rate(self.customers_without_remedy_who_returned, self.customers_without_remedy)
-
-
-def _rate(part: int, whole: int) -> Decimal | None:
-    return (Decimal(part) / Decimal(whole)).quantize(Decimal("0.001")) if whole else None
-
-
-def remedy_cost_report(*, date_from: date, date_to: date) -> RemedyReport:
-    """Applied remedies in [date_from, date_to] by kind, budget and courier; and whether customers came back:
-    those who received a remedy for a case in the range against those whose cases got none (a repeat purchase is
-    an order placed after the case arrived)."""
-    applied = Remedy.objects.filter(
-        status=RemedyStatus.APPLIED, applied_at__date__gte=date_from, applied_at__date__lte=date_to
-    )
-    report = RemedyReport(date_from=date_from, date_to=date_to)
-    report.by_kind = list(applied.values("kind", "currency").annotate(count=Count("id"), total=Sum("amount"))
-                          .order_by("kind", "currency"))
-    report.by_budget = list(applied.values("budget", "currency").annotate(count=Count("id"), total=Sum("amount"))
-                            .order_by("budget", "currency"))
-    report.by_courier = list(
-        applied.filter(recoverable_from__isnull=False)
-        .values("recoverable_from__name", "currency").annotate(count=Count("id"), recoverable=Sum("amount"))
-        .order_by("recoverable_from__name", "currency")
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(
-            """
-            WITH case_customers AS (
-                SELECT c.customer_id, MIN(c.arrived_at) AS first_case_at,
-                       BOOL_OR(EXISTS (SELECT 1 FROM policies_remedy r
-                                       WHERE r.case_id = c.arrival_number AND r.status = 'applied')) AS had_remedy
-                FROM cases_case c
-                WHERE c.arrived_at::date BETWEEN %s AND %s
-                GROUP BY c.customer_id
-            )
-            SELECT had_remedy, COUNT(*),
-                   COUNT(*) FILTER (WHERE EXISTS (
-                       SELECT 1 FROM orders_order o
-                       WHERE o.customer_id = cc.customer_id AND o.placed_at > cc.first_case_at
-                         AND o.status <> 'cancelled'))
-            FROM case_customers cc GROUP BY had_remedy
-            """,
-            [date_from, date_to],
-        )
-        for had_remedy, count, returned in cursor.fetchall():
-            if had_remedy:
-                report.customers_with_remedy, report.customers_with_remedy_who_returned = count, returned
-            else:
-                report.customers_without_remedy, report.customers_without_remedy_who_returned = count, returned
-    return report

@@ -21,3 +21,24 @@ def manager(db):
 @pytest.fixture
 def other_manager(db):
     return UserFactory(username="marco", role="manager")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests that start a real Celery worker process share the test database with it, so they need PostgreSQL
+    (pytest-django's SQLite test database lives in memory, out of another process's reach) and a redis-server;
+    tests marked `postgres` test what only PostgreSQL does. On the embedded defaults both are skipped with the
+    reason; CI runs them against the real services (and test_infrastructure fails if it is not on them)."""
+    import shutil
+
+    from django.conf import settings
+
+    on_postgres = settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
+    skip_worker = pytest.mark.skip(reason="starts a real worker: needs DATABASE_URL on PostgreSQL and redis-server "
+                                          "(as .ci/run sets up)")
+    skip_postgres = pytest.mark.skip(reason="PostgreSQL only (row locks, triggers, concurrent transactions): "
+                                            "set DATABASE_URL (as .ci/run does)")
+    for item in items:
+        if "worker" in item.keywords and not (on_postgres and shutil.which("redis-server")):
+            item.add_marker(skip_worker)
+        if "postgres" in item.keywords and not on_postgres:
+            item.add_marker(skip_postgres)

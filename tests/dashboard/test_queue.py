@@ -212,10 +212,9 @@ def test_take_next_refuses_get(agent_client):
     assert agent_client.get(reverse("dashboard:take_next")).status_code == 405
 
 
+@pytest.mark.postgres  # row locks with SKIP LOCKED (SQLite serialises writers)
 @pytest.mark.django_db(transaction=True)
 def test_two_agents_pressing_take_next_at_once_get_different_cases():
-    if connection.vendor != "postgresql":
-        pytest.skip("row locks with SKIP LOCKED: PostgreSQL only (SQLite serialises writers)")
     # given two cases and two agents (a transactional test before this one may have emptied the groups table)
     from django.contrib.auth.models import Group
 

@@ -84,7 +84,7 @@ def test_timeline_is_append_only_in_the_model():
         CaseEvent.objects.filter(case=case).delete()
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="the trigger guards PostgreSQL")
+@pytest.mark.postgres  # the trigger guards PostgreSQL
 def test_timeline_is_append_only_even_for_raw_sql():
     case = open_case()
     with pytest.raises(DatabaseError) as exc, transaction.atomic(), connection.cursor() as cursor:

@@ -1,17 +1,14 @@
 """Nothing half-done, the cost report, proposals not yet decided, and the admin going through the services."""
 
-from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.utils import timezone
 
 from cases.models import CaseEvent, Promise
 from policies.models import PolicyVersion, Remedy
-from policies.selectors import remedy_cost_report
 from policies.services import case_proposals, remedy_apply
-from tests.factories import CaseFactory, CourierFactory, OrderFactory, ShipmentFactory, UserFactory
+from tests.factories import CaseFactory, OrderFactory, ShipmentFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -57,31 +54,6 @@ def test_what_a_case_already_cost_counts_against_the_limit_per_case(policy, mana
     remedy_override(case=late_case, by=manager, kind="refund", reason="more goodwill", amount="8.00")
     (proposal,) = case_proposals(case=late_case)
     assert proposal.cost == Decimal("2.00") and "capped by the limit per case" in proposal.rationale
-
-
-def test_cost_report_by_kind_budget_courier_and_return_rate(policy, agent):
-    # given a lost parcel refunded, recoverable from the courier, for a customer who ordered again afterwards
-    courier = CourierFactory(name="FastCourier")
-    order = OrderFactory(total=Decimal("120.00"), placed_at=timezone.now() - timedelta(days=3))
-    shipment = ShipmentFactory(order=order, courier=courier, status="lost")
-    case = CaseFactory(customer=order.customer, order=order, shipment=shipment, category="lost_parcel",
-                       arrived_at=timezone.now() - timedelta(days=1))
-    (proposal,) = case_proposals(case=case)
-    remedy_apply(case=case, proposal=proposal, by=agent)
-    OrderFactory(customer=order.customer, placed_at=timezone.now())
-    # and a customer whose case got no remedy and who did not come back
-    CaseFactory(category="other", arrived_at=timezone.now() - timedelta(days=1))
-    today = timezone.localdate()
-    # when the report is read
-    report = remedy_cost_report(date_from=today - timedelta(days=7), date_to=today)
-    # then it shows the cost by kind, budget and courier, and who came back
-    assert report.by_kind == [{"kind": "refund", "currency": "EUR", "count": 1, "total": Decimal("120.00")}]
-    assert report.by_budget == [{"budget": "logistics", "currency": "EUR", "count": 1, "total": Decimal("120.00")}]
-    assert report.by_courier == [{"recoverable_from__name": "FastCourier", "currency": "EUR", "count": 1,
-                                  "recoverable": Decimal("120.00")}]
-    assert (report.customers_with_remedy, report.customers_with_remedy_who_returned) == (1, 1)
-    assert (report.customers_without_remedy, report.customers_without_remedy_who_returned) == (1, 0)
-    assert report.return_rate_with_remedy == Decimal("1.000") and report.return_rate_without_remedy == Decimal("0")
 
 
 @pytest.fixture

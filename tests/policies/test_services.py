@@ -59,6 +59,7 @@ def test_the_database_refuses_a_second_row_with_the_same_key(late_case):
                               rationale="copy", proposal_key=remedy.proposal_key, status="applied")
 
 
+@pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_applies_of_one_proposal_leave_exactly_one_remedy(agent, other_agent):
     # given a late order (committed, so other connections see it) and the default policy
@@ -213,7 +214,13 @@ def test_versions_are_numbered_immutable_and_exactly_one_is_active(policy, manag
     policy_version_activate(version=version, by=manager)
     # then exactly one version is active
     assert list(PolicyVersion.objects.filter(is_active=True).values_list("number", flat=True)) == [2]
-    # and a stored version cannot be changed or deleted, even by raw SQL
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_a_stored_version_cannot_be_changed_or_deleted_even_by_raw_sql(policy, manager):
+    text = "rules:\n  - id: callback-all\n    when: {fact: days_late, ge: 0}\n    remedy: {kind: callback}\n"
+    version = policy_version_create(document=text, author=manager, note="call everyone")
     with pytest.raises(IntegrityError), transaction.atomic():
         PolicyVersion.objects.filter(pk=version.pk).update(note="edited")
     with pytest.raises(IntegrityError), transaction.atomic(), connection.cursor() as cursor:
@@ -229,6 +236,7 @@ def test_only_a_manager_activates_a_version(policy, agent):
     assert PolicyVersion.objects.get(is_active=True).number == 1
 
 
+@pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_the_unique_key_decides_between_two_transactions_inserting_at_once():
     # given a late order, and another transaction that has just claimed the same proposal key but not committed
