@@ -48,3 +48,17 @@ def test_embedded_defaults_need_no_server(tmp_path):
     ).stdout.split()
     assert out == ["django.db.backends.sqlite3", "filesystem://"]
     assert (tmp_path / "broker" / "in").is_dir()
+
+
+def test_production_settings_pass_the_deploy_check():
+    """`manage.py check --deploy` is the baseline for production: with HTTPS settings and a real key, nothing."""
+    import secrets
+    import subprocess
+    import sys
+
+    env = {**os.environ, "CASEAPP_HTTPS": "true", "SECRET_KEY": secrets.token_urlsafe(50), "DEBUG": "false",
+           "SECURE_HSTS_INCLUDE_SUBDOMAINS": "true", "SECURE_HSTS_PRELOAD": "true"}
+    result = subprocess.run([sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+                            env=env, capture_output=True, text=True, cwd=settings.BASE_DIR)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
