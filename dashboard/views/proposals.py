@@ -1,14 +1,12 @@
 """The policy's part of the case page: proposals to apply or send for approval, and the manager override.
 
-The policy engine (policies.services) lands on its own branch; until it does, the case page simply shows no
-proposals. Proposals are never taken from the browser: the page posts a proposal's key and the server evaluates
-the case again and applies the proposal with that key, so what is applied is what the policy says now.
+Proposals are never taken from the browser: the page posts a proposal's key and the server evaluates the case
+again and applies the proposal with that key, so what is applied is what the policy says now.
 """
 
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -16,19 +14,10 @@ from django.views.decorators.http import require_POST
 
 from caseapp.money import ISO_4217_CODES, to_money
 from cases.models import Case
+from policies import services as policy_services
 from policies.models import Budget, RemedyKind
 
 from ..permissions import agent_required, check_can_work_case, manager_required
-
-
-def policy_services():
-    """policies.services when the policy engine is installed, else None."""
-    try:
-        from policies import services
-    except ImportError:
-        return None
-    return services if hasattr(services, "case_proposals") else None
-
 
 OVERRIDE_KINDS = (RemedyKind.MANAGER_OVERRIDE, RemedyKind.FREE_ITEM, RemedyKind.REFUND, RemedyKind.DISCOUNT,
                   RemedyKind.ABSORB_COST)
@@ -72,13 +61,9 @@ def _currency_of(case: Case) -> str:
 
 
 def case_proposal_context(request, case: Case, *, can_work: bool, forms: dict, remedies: list) -> dict:
-    services = policy_services()
-    if services is None:
-        return {"policy_available": False, "proposals": []}
-    proposals = list(services.case_proposals(case=case)) if case.is_open else []
+    proposals = list(policy_services.case_proposals(case=case)) if case.is_open else []
     decided = {remedy.proposal_key: remedy for remedy in remedies}
     return {
-        "policy_available": True,
         "proposals": [(proposal, decided.get(proposal.key)) for proposal in proposals],
         "override_form": forms.get("override_form")
         or OverrideForm(initial={"currency": _currency_of(case), "kind": RemedyKind.MANAGER_OVERRIDE}),
@@ -88,18 +73,15 @@ def case_proposal_context(request, case: Case, *, can_work: bool, forms: dict, r
 @require_POST
 @agent_required
 def proposal_apply(request, pk):
-    services = policy_services()
-    if services is None:
-        raise Http404("The policy engine is not installed.")
     case = get_object_or_404(Case.objects.select_related("customer", "order", "shipment", "voucher"), pk=pk)
     check_can_work_case(request, case)
     key = request.POST.get("key", "")
-    proposal = next((p for p in services.case_proposals(case=case) if p.key == key), None)
+    proposal = next((p for p in policy_services.case_proposals(case=case) if p.key == key), None)
     if proposal is None:
         messages.error(request, _("The policy no longer proposes this remedy; the page shows what it proposes now."))
         return redirect("dashboard:case", pk=case.pk)
     try:
-        remedy = services.remedy_apply(case=case, proposal=proposal, by=request.user)
+        remedy = policy_services.remedy_apply(case=case, proposal=proposal, by=request.user)
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
         return redirect("dashboard:case", pk=case.pk)
@@ -113,9 +95,6 @@ def proposal_apply(request, pk):
 @require_POST
 @manager_required
 def case_override(request, pk):
-    services = policy_services()
-    if services is None:
-        raise Http404("The policy engine is not installed.")
     case = get_object_or_404(Case.objects.select_related("customer", "order", "voucher"), pk=pk)
     form = OverrideForm(request.POST)
     if not form.is_valid():
@@ -125,7 +104,7 @@ def case_override(request, pk):
         return render(request, "dashboard/case.html", case_context(request, case, override_form=form), status=400)
     data = form.cleaned_data
     try:
-        services.remedy_override(
+        policy_services.remedy_override(
             case=case, by=request.user, kind=data["kind"], reason=data["reason"], amount=data["amount"],
             currency=data["currency"] or None, budget=data["budget"],
         )
