@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST
 
 from caseapp.money import ISO_4217_CODES, to_money
 from cases.models import Case
+from orders.models import OrderStatus
 from policies import services as policy_services
 from policies.models import Budget, RemedyKind
 
@@ -29,8 +30,14 @@ class OverrideForm(forms.Form):
     budget = forms.ChoiceField(label=gettext_lazy("Budget"), choices=Budget.choices, initial=Budget.CUSTOMER_CARE)
     amount = forms.CharField(label=gettext_lazy("Amount"), required=False, initial="0")
     currency = forms.CharField(label=gettext_lazy("Currency"), max_length=3, required=False)
+    cancel_order = forms.BooleanField(label=gettext_lazy("Cancel the order (even if non-refundable)"), required=False)
     reason = forms.CharField(label=gettext_lazy("Reason (required)"), widget=forms.Textarea(attrs={"rows": 2}),
                              max_length=2000)
+
+    def __init__(self, *args, case: Case | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if case is not None and not order_cancellable(case):
+            del self.fields["cancel_order"]
 
     def clean_amount(self):
         raw = (self.cleaned_data.get("amount") or "0").strip() or "0"
@@ -52,6 +59,12 @@ class OverrideForm(forms.Form):
         return reason
 
 
+def order_cancellable(case: Case) -> bool:
+    """Whether the case has an order a manager's override can still cancel."""
+    return bool(case.order_id) and case.order.status not in (
+        OrderStatus.CANCELLED, OrderStatus.DELIVERED, OrderStatus.RETURNED)
+
+
 def _currency_of(case: Case) -> str:
     if case.order_id:
         return case.order.currency
@@ -66,7 +79,7 @@ def case_proposal_context(request, case: Case, *, can_work: bool, forms: dict, r
     return {
         "proposals": [(proposal, decided.get(proposal.key)) for proposal in proposals],
         "override_form": forms.get("override_form")
-        or OverrideForm(initial={"currency": _currency_of(case), "kind": RemedyKind.MANAGER_OVERRIDE}),
+        or OverrideForm(initial={"currency": _currency_of(case), "kind": RemedyKind.MANAGER_OVERRIDE}, case=case),
     }
 
 
@@ -107,11 +120,15 @@ def case_override(request, pk):
         policy_services.remedy_override(
             case=case, by=request.user, kind=data["kind"], reason=data["reason"], amount=data["amount"],
             currency=data["currency"] or None, budget=data["budget"],
+            parameters={"action": "cancel_order"} if data.get("cancel_order") else None,
         )
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
         return redirect("dashboard:case", pk=case.pk)
-    messages.success(request, _("Override recorded, with its reason."))
+    if data.get("cancel_order"):
+        messages.success(request, _("Override recorded, with its reason; the order is cancelled."))
+    else:
+        messages.success(request, _("Override recorded, with its reason."))
     return redirect("dashboard:case", pk=case.pk)
 
 
