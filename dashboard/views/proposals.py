@@ -117,7 +117,7 @@ def case_override(request, pk):
         return render(request, "dashboard/case.html", case_context(request, case, override_form=form), status=400)
     data = form.cleaned_data
     try:
-        policy_services.remedy_override(
+        remedy = policy_services.remedy_override(
             case=case, by=request.user, kind=data["kind"], reason=data["reason"], amount=data["amount"],
             currency=data["currency"] or None, budget=data["budget"],
             parameters={"action": "cancel_order"} if data.get("cancel_order") else None,
@@ -125,7 +125,11 @@ def case_override(request, pk):
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
         return redirect("dashboard:case", pk=case.pk)
-    if data.get("cancel_order"):
+    if data.get("cancel_order") and remedy.parameters.get("action") != "cancel_order":
+        # the same override (kind, amount, reason) was recorded before without cancelling: nothing was done now
+        messages.error(request, _("This override was already recorded with the same reason, without cancelling the "
+                                  "order. Give the reason for cancelling to cancel it."))
+    elif data.get("cancel_order"):
         messages.success(request, _("Override recorded, with its reason; the order is cancelled."))
     else:
         messages.success(request, _("Override recorded, with its reason."))

@@ -206,6 +206,20 @@ def test_override_without_cancel_order_leaves_the_order_alone(manager_client, ru
     assert "action" not in Remedy.objects.get(case=rug_case).parameters
 
 
+def test_cancel_order_after_the_same_override_without_it_says_nothing_was_cancelled(manager_client, rug_case):
+    # given the same override was recorded without cancelling
+    url = reverse("dashboard:case_override", args=[rug_case.pk])
+    fields = {"kind": "manager_override", "budget": "customer_care", "amount": "0", "reason": "Goodwill note."}
+    manager_client.post(url, fields)
+    # when the manager posts it again with cancel_order
+    response = manager_client.post(url, {**fields, "cancel_order": "on"}, follow=True)
+    # then the page does not claim the order was cancelled
+    rug_case.order.refresh_from_db()
+    assert rug_case.order.status == "paid"
+    assert "already recorded with the same reason" in response.content.decode()
+    assert "the order is cancelled" not in response.content.decode()
+
+
 def test_agent_cannot_cancel_the_order_by_override(agent_client, rug_case):
     response = agent_client.post(reverse("dashboard:case_override", args=[rug_case.pk]), {
         "kind": "manager_override", "budget": "customer_care", "amount": "0", "cancel_order": "on",
