@@ -5,6 +5,8 @@ from django.db import transaction
 
 from cases.models import Case, CaseEventKind
 from cases.services import case_event_append, case_mark_first_response
+from notifications.catalogue import AGENT_REPLY
+from notifications.services import message_queue
 
 
 @transaction.atomic
@@ -13,9 +15,6 @@ def case_reply_send(*, case: Case, text: str, by, nonce: str):
 
     The form's nonce makes the idempotency key: a double submit queues one message and one timeline event.
     """
-    from notifications.catalogue import AGENT_REPLY
-    from notifications.services import message_queue
-
     text = (text or "").strip()
     errors = {}
     if not text:

@@ -58,6 +58,10 @@ def case_context(request, case: Case, **forms) -> dict:
         Remedy.objects.filter(customer=customer).exclude(case=case).order_by("-proposed_at", "-id")[:REMEDIES_SHOWN]
     )
     case_remedies = list(case.remedies.select_related("proposed_by", "decided_by").order_by("proposed_at", "id"))
+    events = list(case.events.select_related("actor").order_by("occurred_at", "id"))
+    cancelling = {r.pk for r in case_remedies if (r.parameters or {}).get("action") == "cancel_order"}
+    for event in events:  # the override that cancelled the order says so on the timeline
+        event.cancels_order = bool(cancelling) and (event.data or {}).get("remedy_id") in cancelling
     can_work = can_work_case(request, case)
     context = {
         "case": case,
@@ -70,7 +74,7 @@ def case_context(request, case: Case, **forms) -> dict:
         "past_cases": past_cases,
         "remedies_received": remedies_received,
         "case_remedies": case_remedies,
-        "events": list(case.events.select_related("actor").order_by("occurred_at", "id")),
+        "events": events,
         "promises": list(case.promises.select_related("owner", "made_by").order_by("due_at", "id")),
         "can_work": can_work,
         "is_closed": case.status in (CaseStatus.RESOLVED, CaseStatus.CLOSED),

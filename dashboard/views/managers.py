@@ -8,16 +8,16 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from policies import services as policy_services
 from policies.models import PolicyVersion, Remedy, RemedyStatus
 
 from ..permissions import manager_required
-from .proposals import ensure_not_own, policy_services
+from .proposals import ensure_not_own
 
 
 class DecisionForm(forms.Form):
@@ -41,8 +41,7 @@ def approvals(request):
         .order_by("proposed_at", "id")
     )
     page = Paginator(pending, settings.DASHBOARD_PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "dashboard/approvals.html", {"page": page, "remedies": page.object_list,
-                                                        "engine_available": policy_services() is not None})
+    return render(request, "dashboard/approvals.html", {"page": page, "remedies": page.object_list})
 
 
 @require_POST
@@ -50,9 +49,6 @@ def approvals(request):
 def approval_decide(request, remedy_pk):
     remedy = get_object_or_404(Remedy, pk=remedy_pk)
     ensure_not_own(remedy, request.user)
-    services = policy_services()
-    if services is None:
-        raise Http404("The policy engine is not installed.")
     if remedy.status != RemedyStatus.PENDING_APPROVAL:
         messages.info(request, _("This remedy was already decided."))
         return redirect("dashboard:approvals")
@@ -62,10 +58,10 @@ def approval_decide(request, remedy_pk):
         return redirect("dashboard:approvals")
     try:
         if form.cleaned_data["decision"] == DecisionForm.APPROVE:
-            services.remedy_approve(remedy=remedy, by=request.user)
+            policy_services.remedy_approve(remedy=remedy, by=request.user)
             messages.success(request, _("Approved and applied."))
         else:
-            services.remedy_reject(remedy=remedy, by=request.user, reason=form.cleaned_data["reason"].strip())
+            policy_services.remedy_reject(remedy=remedy, by=request.user, reason=form.cleaned_data["reason"].strip())
             messages.success(request, _("Rejected, with your reason."))
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
@@ -76,8 +72,7 @@ def approval_decide(request, remedy_pk):
 def policy_versions(request):
     versions = PolicyVersion.objects.select_related("author").order_by("-number")
     page = Paginator(versions, settings.DASHBOARD_PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "dashboard/policies.html", {"page": page, "versions": page.object_list,
-                                                       "engine_available": policy_services() is not None})
+    return render(request, "dashboard/policies.html", {"page": page, "versions": page.object_list})
 
 
 def _document_text(version) -> str:
@@ -101,7 +96,6 @@ def policy_version_detail(request, version_pk):
     return render(request, "dashboard/policy.html", {
         "version": version, "document": _document_text(version), "replay_form": ReplayForm(),
         "others": PolicyVersion.objects.exclude(pk=version.pk).order_by("-number")[:50],
-        "engine_available": policy_services() is not None,
     })
 
 
@@ -122,12 +116,9 @@ def policy_compare(request):
 @require_POST
 @manager_required
 def policy_version_activate(request, version_pk):
-    services = policy_services()
-    if services is None:
-        raise Http404("The policy engine is not installed.")
     version = get_object_or_404(PolicyVersion, pk=version_pk)
     try:
-        services.policy_version_activate(version=version, by=request.user)
+        policy_services.policy_version_activate(version=version, by=request.user)
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     else:
@@ -137,16 +128,13 @@ def policy_version_activate(request, version_pk):
 
 @manager_required
 def policy_version_replay(request, version_pk):
-    services = policy_services()
-    if services is None:
-        raise Http404("The policy engine is not installed.")
     version = get_object_or_404(PolicyVersion, pk=version_pk)
     form = ReplayForm(request.GET or None)
     result = None
     if form.is_valid():
         try:
-            result = services.policy_replay(version=version, date_from=form.cleaned_data["date_from"],
-                                            date_to=form.cleaned_data["date_to"])
+            result = policy_services.policy_replay(version=version, date_from=form.cleaned_data["date_from"],
+                                                   date_to=form.cleaned_data["date_to"])
         except ValidationError as error:
             form.add_error(None, error)
     return render(request, "dashboard/policy_replay.html", {"version": version, "form": form, "result": result})

@@ -1,14 +1,12 @@
 """The policy's part of the case page: proposals to apply or send for approval, and the manager override.
 
-The policy engine (policies.services) lands on its own branch; until it does, the case page simply shows no
-proposals. Proposals are never taken from the browser: the page posts a proposal's key and the server evaluates
-the case again and applies the proposal with that key, so what is applied is what the policy says now.
+Proposals are never taken from the browser: the page posts a proposal's key and the server evaluates the case
+again and applies the proposal with that key, so what is applied is what the policy says now.
 """
 
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -16,19 +14,11 @@ from django.views.decorators.http import require_POST
 
 from caseapp.money import ISO_4217_CODES, to_money
 from cases.models import Case
+from orders.models import OrderStatus
+from policies import services as policy_services
 from policies.models import Budget, RemedyKind
 
 from ..permissions import agent_required, check_can_work_case, manager_required
-
-
-def policy_services():
-    """policies.services when the policy engine is installed, else None."""
-    try:
-        from policies import services
-    except ImportError:
-        return None
-    return services if hasattr(services, "case_proposals") else None
-
 
 OVERRIDE_KINDS = (RemedyKind.MANAGER_OVERRIDE, RemedyKind.FREE_ITEM, RemedyKind.REFUND, RemedyKind.DISCOUNT,
                   RemedyKind.ABSORB_COST)
@@ -40,8 +30,14 @@ class OverrideForm(forms.Form):
     budget = forms.ChoiceField(label=gettext_lazy("Budget"), choices=Budget.choices, initial=Budget.CUSTOMER_CARE)
     amount = forms.CharField(label=gettext_lazy("Amount"), required=False, initial="0")
     currency = forms.CharField(label=gettext_lazy("Currency"), max_length=3, required=False)
+    cancel_order = forms.BooleanField(label=gettext_lazy("Cancel the order (even if non-refundable)"), required=False)
     reason = forms.CharField(label=gettext_lazy("Reason (required)"), widget=forms.Textarea(attrs={"rows": 2}),
                              max_length=2000)
+
+    def __init__(self, *args, case: Case | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if case is not None and not order_cancellable(case):
+            del self.fields["cancel_order"]
 
     def clean_amount(self):
         raw = (self.cleaned_data.get("amount") or "0").strip() or "0"
@@ -63,6 +59,12 @@ class OverrideForm(forms.Form):
         return reason
 
 
+def order_cancellable(case: Case) -> bool:
+    """Whether the case has an order a manager's override can still cancel."""
+    return bool(case.order_id) and case.order.status not in (
+        OrderStatus.CANCELLED, OrderStatus.DELIVERED, OrderStatus.RETURNED)
+
+
 def _currency_of(case: Case) -> str:
     if case.order_id:
         return case.order.currency
@@ -72,34 +74,27 @@ def _currency_of(case: Case) -> str:
 
 
 def case_proposal_context(request, case: Case, *, can_work: bool, forms: dict, remedies: list) -> dict:
-    services = policy_services()
-    if services is None:
-        return {"policy_available": False, "proposals": []}
-    proposals = list(services.case_proposals(case=case)) if case.is_open else []
+    proposals = list(policy_services.case_proposals(case=case)) if case.is_open else []
     decided = {remedy.proposal_key: remedy for remedy in remedies}
     return {
-        "policy_available": True,
         "proposals": [(proposal, decided.get(proposal.key)) for proposal in proposals],
         "override_form": forms.get("override_form")
-        or OverrideForm(initial={"currency": _currency_of(case), "kind": RemedyKind.MANAGER_OVERRIDE}),
+        or OverrideForm(initial={"currency": _currency_of(case), "kind": RemedyKind.MANAGER_OVERRIDE}, case=case),
     }
 
 
 @require_POST
 @agent_required
 def proposal_apply(request, pk):
-    services = policy_services()
-    if services is None:
-        raise Http404("The policy engine is not installed.")
     case = get_object_or_404(Case.objects.select_related("customer", "order", "shipment", "voucher"), pk=pk)
     check_can_work_case(request, case)
     key = request.POST.get("key", "")
-    proposal = next((p for p in services.case_proposals(case=case) if p.key == key), None)
+    proposal = next((p for p in policy_services.case_proposals(case=case) if p.key == key), None)
     if proposal is None:
         messages.error(request, _("The policy no longer proposes this remedy; the page shows what it proposes now."))
         return redirect("dashboard:case", pk=case.pk)
     try:
-        remedy = services.remedy_apply(case=case, proposal=proposal, by=request.user)
+        remedy = policy_services.remedy_apply(case=case, proposal=proposal, by=request.user)
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
         return redirect("dashboard:case", pk=case.pk)
@@ -113,9 +108,6 @@ def proposal_apply(request, pk):
 @require_POST
 @manager_required
 def case_override(request, pk):
-    services = policy_services()
-    if services is None:
-        raise Http404("The policy engine is not installed.")
     case = get_object_or_404(Case.objects.select_related("customer", "order", "voucher"), pk=pk)
     form = OverrideForm(request.POST)
     if not form.is_valid():
@@ -125,14 +117,22 @@ def case_override(request, pk):
         return render(request, "dashboard/case.html", case_context(request, case, override_form=form), status=400)
     data = form.cleaned_data
     try:
-        services.remedy_override(
+        remedy = policy_services.remedy_override(
             case=case, by=request.user, kind=data["kind"], reason=data["reason"], amount=data["amount"],
             currency=data["currency"] or None, budget=data["budget"],
+            parameters={"action": "cancel_order"} if data.get("cancel_order") else None,
         )
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
         return redirect("dashboard:case", pk=case.pk)
-    messages.success(request, _("Override recorded, with its reason."))
+    if data.get("cancel_order") and remedy.parameters.get("action") != "cancel_order":
+        # the same override (kind, amount, reason) was recorded before without cancelling: nothing was done now
+        messages.error(request, _("This override was already recorded with the same reason, without cancelling the "
+                                  "order. Give the reason for cancelling to cancel it."))
+    elif data.get("cancel_order"):
+        messages.success(request, _("Override recorded, with its reason; the order is cancelled."))
+    else:
+        messages.success(request, _("Override recorded, with its reason."))
     return redirect("dashboard:case", pk=case.pk)
 
 

@@ -166,6 +166,80 @@ def test_agent_cannot_override(agent_client, large_case):
     assert not Remedy.objects.exists()
 
 
+@pytest.fixture
+def rug_case(policy, agent):
+    """Story 3: a $470 special-order rug, non-refundable, still not shipped."""
+    order = OrderFactory(total=Decimal("470.00"), currency="USD", status="paid", is_non_refundable=True)
+    return CaseFactory(customer=order.customer, order=order, category="late_delivery", owner=agent)
+
+
+def test_manager_override_cancels_a_non_refundable_order(manager_client, manager, rug_case):
+    # given the case page offers the manager to cancel the order
+    page = manager_client.get(reverse("dashboard:case", args=[rug_case.pk]))
+    assert "cancel_order" in page.context["override_form"].fields
+    # when the manager overrides with cancel_order and a reason
+    response = manager_client.post(reverse("dashboard:case_override", args=[rug_case.pk]), {
+        "kind": "manager_override", "budget": "customer_care", "amount": "0", "currency": "",
+        "cancel_order": "on", "reason": "The promised delivery date was broken; we cancel.",
+    }, follow=True)
+    # then the order is cancelled, the remedy records it, and the timeline shows it
+    assert response.status_code == 200
+    rug_case.order.refresh_from_db()
+    assert rug_case.order.status == "cancelled"
+    remedy = Remedy.objects.get(case=rug_case)
+    assert remedy.parameters["action"] == "cancel_order" and remedy.parameters["order_status"] == "cancelled"
+    assert remedy.proposed_by == manager and remedy.decision_reason.startswith("The promised delivery")
+    event = rug_case.events.get(kind=CaseEventKind.REMEDY_APPLIED)
+    assert "The promised delivery date was broken" in event.text
+    html = response.content.decode()
+    assert "Order cancelled by this override" in html
+    # and the checkbox is gone now that the order is cancelled
+    assert "cancel_order" not in response.context["override_form"].fields
+
+
+def test_override_without_cancel_order_leaves_the_order_alone(manager_client, rug_case):
+    manager_client.post(reverse("dashboard:case_override", args=[rug_case.pk]), {
+        "kind": "manager_override", "budget": "customer_care", "amount": "0", "reason": "Goodwill note.",
+    })
+    rug_case.order.refresh_from_db()
+    assert rug_case.order.status == "paid"
+    assert "action" not in Remedy.objects.get(case=rug_case).parameters
+
+
+def test_cancel_order_after_the_same_override_without_it_says_nothing_was_cancelled(manager_client, rug_case):
+    # given the same override was recorded without cancelling
+    url = reverse("dashboard:case_override", args=[rug_case.pk])
+    fields = {"kind": "manager_override", "budget": "customer_care", "amount": "0", "reason": "Goodwill note."}
+    manager_client.post(url, fields)
+    # when the manager posts it again with cancel_order
+    response = manager_client.post(url, {**fields, "cancel_order": "on"}, follow=True)
+    # then the page does not claim the order was cancelled
+    rug_case.order.refresh_from_db()
+    assert rug_case.order.status == "paid"
+    assert "already recorded with the same reason" in response.content.decode()
+    assert "the order is cancelled" not in response.content.decode()
+
+
+def test_agent_cannot_cancel_the_order_by_override(agent_client, rug_case):
+    response = agent_client.post(reverse("dashboard:case_override", args=[rug_case.pk]), {
+        "kind": "manager_override", "budget": "customer_care", "amount": "0", "cancel_order": "on",
+        "reason": "Because",
+    })
+    assert response.status_code == 403
+    rug_case.order.refresh_from_db()
+    assert rug_case.order.status == "paid"
+    assert not Remedy.objects.exists()
+
+
+def test_cancel_order_is_not_offered_for_a_delivered_order(manager_client, large_case):
+    # given the order was delivered
+    large_case.order.status = "delivered"
+    large_case.order.save(update_fields=["status"])
+    # then the override form has no cancel_order box
+    page = manager_client.get(reverse("dashboard:case", args=[large_case.pk]))
+    assert "cancel_order" not in page.context["override_form"].fields
+
+
 def test_manager_activates_a_policy_version(manager_client, manager, policy):
     # given a second version
     v2 = policy_version_create(document=default_policy_document(), author=manager, note="Same rules, new note")
