@@ -366,7 +366,8 @@ def remedy_override(
         raise ValidationError(errors)
     case = _case_locked(case, "customer")
     if key is None:
-        digest = hashlib.sha256(f"{kind}|{money}|{currency}|{reason}|{by.pk}".encode()).hexdigest()[:20]
+        what = json.dumps(parameters or {}, sort_keys=True, default=str)  # cancelling the order is another act
+        digest = hashlib.sha256(f"{kind}|{money}|{currency}|{reason}|{by.pk}|{what}".encode()).hexdigest()[:20]
         key = f"case-{case.pk}/override/{digest}"
     existing = Remedy.objects.filter(proposal_key=key).first()
     if existing is not None:

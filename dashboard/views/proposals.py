@@ -125,11 +125,7 @@ def case_override(request, pk):
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
         return redirect("dashboard:case", pk=case.pk)
-    if data.get("cancel_order") and remedy.parameters.get("action") != "cancel_order":
-        # the same override (kind, amount, reason) was recorded before without cancelling: nothing was done now
-        messages.error(request, _("This override was already recorded with the same reason, without cancelling the "
-                                  "order. Give the reason for cancelling to cancel it."))
-    elif data.get("cancel_order"):
+    if remedy.parameters.get("order_status") == "cancelled":
         messages.success(request, _("Override recorded, with its reason; the order is cancelled."))
     else:
         messages.success(request, _("Override recorded, with its reason."))

@@ -206,18 +206,18 @@ def test_override_without_cancel_order_leaves_the_order_alone(manager_client, ru
     assert "action" not in Remedy.objects.get(case=rug_case).parameters
 
 
-def test_cancel_order_after_the_same_override_without_it_says_nothing_was_cancelled(manager_client, rug_case):
+def test_cancel_order_after_the_same_override_without_it_cancels_the_order(manager_client, rug_case):
     # given the same override was recorded without cancelling
     url = reverse("dashboard:case_override", args=[rug_case.pk])
     fields = {"kind": "manager_override", "budget": "customer_care", "amount": "0", "reason": "Goodwill note."}
     manager_client.post(url, fields)
     # when the manager posts it again with cancel_order
     response = manager_client.post(url, {**fields, "cancel_order": "on"}, follow=True)
-    # then the page does not claim the order was cancelled
+    # then cancelling is another act: recorded as its own override, and the order is cancelled
     rug_case.order.refresh_from_db()
-    assert rug_case.order.status == "paid"
-    assert "already recorded with the same reason" in response.content.decode()
-    assert "the order is cancelled" not in response.content.decode()
+    assert rug_case.order.status == "cancelled"
+    assert Remedy.objects.filter(case=rug_case).count() == 2
+    assert "the order is cancelled" in response.content.decode()
 
 
 def test_agent_cannot_cancel_the_order_by_override(agent_client, rug_case):

@@ -135,7 +135,8 @@ def test_story_3_manager_override_records_the_reason(policy, manager, agent):
     assert case.events.get(kind=CaseEventKind.REMEDY_APPLIED).text == remedy.rationale
     order.refresh_from_db()
     assert order.status == "cancelled" and remedy.parameters["order_status"] == "cancelled"
-    assert remedy_override(case=case, by=manager, reason=reason, amount="470.00") == remedy
+    assert remedy_override(case=case, by=manager, reason=reason, amount="470.00",
+                           parameters={"action": "cancel_order"}) == remedy
     assert Remedy.objects.count() == 1
 
 
