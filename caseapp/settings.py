@@ -221,31 +221,17 @@ if REDIS_URL and NOTIFICATIONS_RETRY_BACKOFF_MAX_SECONDS * 2 > CELERY_BROKER_TRA
     raise ValueError("NOTIFICATIONS_RETRY_BACKOFF_MAX_SECONDS must stay well below the broker's visibility timeout.")
 
 # One beat scheduler runs these (celery -A caseapp beat); each interval in seconds from the environment.
+BEAT_SCANS = [  # (schedule name, task, environment variable with its interval in seconds, default)
+    ("scan-expiring-vouchers", "scan_expiring_vouchers_task", "NOTIFICATIONS_SCAN_VOUCHERS_SECONDS", 3600),
+    ("scan-late-shipments", "scan_late_shipments_task", "NOTIFICATIONS_SCAN_SHIPMENTS_SECONDS", 900),
+    ("scan-cod-mismatches", "scan_cod_mismatches_task", "NOTIFICATIONS_SCAN_COD_SECONDS", 900),
+    ("scan-uncollected-parcels", "scan_uncollected_parcels_task", "NOTIFICATIONS_SCAN_NOT_COLLECTED_SECONDS", 3600),
+    ("scan-overdue-promises", "scan_overdue_promises_task", "NOTIFICATIONS_SCAN_PROMISES_SECONDS", 300),
+    ("sweep-outbox", "sweep_outbox_task", "NOTIFICATIONS_SWEEP_SECONDS", 60),
+]
 CELERY_BEAT_SCHEDULE: dict = {
-    "scan-expiring-vouchers": {
-        "task": "notifications.tasks.scan_expiring_vouchers_task",
-        "schedule": env.float("NOTIFICATIONS_SCAN_VOUCHERS_SECONDS", default=3600),
-    },
-    "scan-late-shipments": {
-        "task": "notifications.tasks.scan_late_shipments_task",
-        "schedule": env.float("NOTIFICATIONS_SCAN_SHIPMENTS_SECONDS", default=900),
-    },
-    "scan-cod-mismatches": {
-        "task": "notifications.tasks.scan_cod_mismatches_task",
-        "schedule": env.float("NOTIFICATIONS_SCAN_COD_SECONDS", default=900),
-    },
-    "scan-uncollected-parcels": {
-        "task": "notifications.tasks.scan_uncollected_parcels_task",
-        "schedule": env.float("NOTIFICATIONS_SCAN_NOT_COLLECTED_SECONDS", default=3600),
-    },
-    "scan-overdue-promises": {
-        "task": "notifications.tasks.scan_overdue_promises_task",
-        "schedule": env.float("NOTIFICATIONS_SCAN_PROMISES_SECONDS", default=300),
-    },
-    "sweep-outbox": {
-        "task": "notifications.tasks.sweep_outbox_task",
-        "schedule": env.float("NOTIFICATIONS_SWEEP_SECONDS", default=60),
-    },
+    name: {"task": f"notifications.tasks.{task}", "schedule": env.float(variable, default=default)}
+    for name, task, variable, default in BEAT_SCANS
 }
 
 REST_FRAMEWORK = {

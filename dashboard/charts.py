@@ -8,6 +8,18 @@ from django.utils.safestring import mark_safe
 PALETTE = ("#3b6ea8", "#6a9a5b", "#c08a3e", "#8a5fa8", "#4f9a9a", "#b85c5c", "#7a7a7a")
 
 
+
+def _svg_open(*, title: str, rows, unit: str, chart_id: str, width: int, height) -> list[str]:
+    """The opening of an accessible chart: the svg element, its title and a text description of every value."""
+    described = "; ".join(f"{label}: {_fmt(value)} {unit}" for label, value in rows)
+    return [
+        f'<svg class="chart" role="img" aria-labelledby="{chart_id}-t {chart_id}-d" viewBox="0 0 {width} {height}" '
+        f'width="100%" preserveAspectRatio="xMinYMin meet" xmlns="http://www.w3.org/2000/svg">',
+        f'<title id="{chart_id}-t">{escape(title)}</title>',
+        f'<desc id="{chart_id}-d">{escape(described)}</desc>',
+        f'<text x="0" y="16" class="chart-title">{escape(title)}</text>',
+    ]
+
 def _fmt(value) -> str:
     if isinstance(value, Decimal):
         return f"{value:,.2f}"
@@ -21,14 +33,7 @@ def bar_chart(*, title: str, rows: list[tuple[str, Decimal | int]], unit: str = 
     height = max(len(rows), 1) * (bar_height + gap) + 36
     top = max((value for _, value in rows), default=0) or 1
     plot = width - label_width - value_width
-    parts = [
-        f'<svg class="chart" role="img" aria-labelledby="{chart_id}-t {chart_id}-d" viewBox="0 0 {width} {height}" '
-        f'width="100%" preserveAspectRatio="xMinYMin meet" xmlns="http://www.w3.org/2000/svg">',
-        f'<title id="{chart_id}-t">{escape(title)}</title>',
-        f'<desc id="{chart_id}-d">{escape("; ".join(f"{label}: {_fmt(value)} {unit}" for label, value in rows))}'
-        f"</desc>",
-        f'<text x="0" y="16" class="chart-title">{escape(title)}</text>',
-    ]
+    parts = _svg_open(title=title, rows=rows, unit=unit, chart_id=chart_id, width=width, height=height)
     if not rows:
         parts.append('<text x="0" y="40" class="chart-empty">—</text>')
     for index, (label, value) in enumerate(rows):
@@ -53,13 +58,7 @@ def column_chart(*, title: str, rows: list[tuple[str, Decimal | int]], unit: str
     base, plot_h = height - 28, height - 70
     step = (width - 20) / max(len(rows), 1)
     col = max(min(step * 0.7, 48), 4)
-    parts = [
-        f'<svg class="chart" role="img" aria-labelledby="{chart_id}-t {chart_id}-d" viewBox="0 0 {width} {height}" '
-        f'width="100%" preserveAspectRatio="xMinYMin meet" xmlns="http://www.w3.org/2000/svg">',
-        f'<title id="{chart_id}-t">{escape(title)}</title>',
-        f'<desc id="{chart_id}-d">{escape("; ".join(f"{label}: {_fmt(value)} {unit}" for label, value in rows))}'
-        f"</desc>",
-        f'<text x="0" y="16" class="chart-title">{escape(title)}</text>',
+    parts = _svg_open(title=title, rows=rows, unit=unit, chart_id=chart_id, width=width, height=height) + [
         f'<line x1="10" y1="{base}" x2="{width - 10}" y2="{base}" class="chart-axis"/>',
     ]
     for index, (label, value) in enumerate(rows):
