@@ -15,6 +15,9 @@ logdir="${CASEAPP_VAR_DIR:-var}/log"; mkdir -p "$logdir"
   --schedule "${CASEAPP_VAR_DIR:-var}/celerybeat-schedule" >"$logdir/worker.log" 2>&1 &
 worker=$!
 trap 'kill "$worker" 2>/dev/null || true' EXIT INT TERM
+# Run every scan once now, not only at its first beat interval, so the demo's proactive moments happen at start.
+.venv/bin/python manage.py shell -v0 -c "from django.conf import settings; from caseapp.celery import app
+for entry in settings.CELERY_BEAT_SCHEDULE.values(): app.send_task(entry['task'])"
 echo
 echo "caseapp is running at http://$HOST:$PORT/  (admin: http://$HOST:$PORT/admin/)"
 echo "demo logins, password caseapp-demo: agent, agent2 (support agents), manager (manager), admin (staff)"
