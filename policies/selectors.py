@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from django.conf import settings
-from django.db.models import Sum
+from django.db.models import QuerySet, Sum
 from django.utils import timezone
 
 from customers.selectors import customer_loyalty_facts
@@ -97,8 +97,8 @@ def policy_version_active() -> PolicyVersion | None:
     return PolicyVersion.objects.filter(is_active=True).first()
 
 
-def policy_versions() -> list[PolicyVersion]:
-    return list(PolicyVersion.objects.select_related("author").order_by("-number"))
+def policy_versions() -> QuerySet[PolicyVersion]:
+    return PolicyVersion.objects.select_related("author").order_by("-number")
 
 
 # --- The remedy ledger ---------------------------------------------------------------------------------------
@@ -109,6 +109,7 @@ def case_remedies(*, case) -> list[Remedy]:
                 .order_by("proposed_at", "id"))
 
 
-def remedies_pending_approval() -> list[Remedy]:
-    return list(Remedy.objects.filter(status=RemedyStatus.PENDING_APPROVAL)
-                .select_related("case", "customer", "proposed_by").order_by("proposed_at", "id"))
+def remedies_pending_approval() -> QuerySet[Remedy]:
+    """The approvals inbox, oldest first (paginated by the caller)."""
+    return (Remedy.objects.filter(status=RemedyStatus.PENDING_APPROVAL)
+            .select_related("case", "customer", "proposed_by", "recoverable_from").order_by("proposed_at", "id"))

@@ -15,7 +15,11 @@ def customer_vouchers(*, customer) -> QuerySet[Voucher]:
 
 def validity_rule_changes(*, customer) -> list[tuple[Voucher, Voucher]]:
     """Consecutive vouchers of one customer issued under different validity rules."""
-    vouchers = list(customer_vouchers(customer=customer))
+    return validity_rule_changes_among(list(customer_vouchers(customer=customer)))
+
+
+def validity_rule_changes_among(vouchers: list[Voucher]) -> list[tuple[Voucher, Voucher]]:
+    """The same, over vouchers already loaded in issue order (with their rule)."""
     return [
         (before, after)
         for before, after in zip(vouchers, vouchers[1:], strict=False)

@@ -13,8 +13,9 @@ from cases import services as case_services
 from cases.models import Case, CaseEventKind, CaseStatus, Promise
 from customers.selectors import customer_loyalty_facts
 from orders.models import ShipmentEvent
+from policies import selectors as policy_selectors
 from policies.models import Remedy
-from vouchers.selectors import customer_vouchers
+from vouchers.selectors import customer_vouchers, validity_rule_changes_among
 
 from ..forms import AssignForm, NoteForm, PromiseCloseForm, PromiseForm, ReopenForm, ReplyForm, StatusForm
 from ..permissions import agent_required, can_work_case, check_can_work_case, request_is_manager
@@ -36,10 +37,7 @@ def case_context(request, case: Case, **forms) -> dict:
     """Everything the case page shows, in a fixed number of queries whatever the customer's history."""
     customer = case.customer
     vouchers = list(customer_vouchers(customer=customer))
-    rule_changes = [
-        (before, after) for before, after in zip(vouchers, vouchers[1:], strict=False)
-        if before.validity_rule.validity_months != after.validity_rule.validity_months
-    ]
+    rule_changes = validity_rule_changes_among(vouchers)
     shipments = []
     lines = []
     if case.order_id:
@@ -57,7 +55,7 @@ def case_context(request, case: Case, **forms) -> dict:
     remedies_received = list(
         Remedy.objects.filter(customer=customer).exclude(case=case).order_by("-proposed_at", "-id")[:REMEDIES_SHOWN]
     )
-    case_remedies = list(case.remedies.select_related("proposed_by", "decided_by").order_by("proposed_at", "id"))
+    case_remedies = policy_selectors.case_remedies(case=case)
     events = list(case.events.select_related("actor").order_by("occurred_at", "id"))
     cancelling = {r.pk for r in case_remedies if (r.parameters or {}).get("action") == "cancel_order"}
     for event in events:  # the override that cancelled the order says so on the timeline

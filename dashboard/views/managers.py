@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from policies import selectors as policy_selectors
 from policies import services as policy_services
 from policies.models import PolicyVersion, Remedy, RemedyStatus
 
@@ -35,12 +36,7 @@ class DecisionForm(forms.Form):
 
 @manager_required
 def approvals(request):
-    pending = (
-        Remedy.objects.filter(status=RemedyStatus.PENDING_APPROVAL)
-        .select_related("case", "customer", "proposed_by", "recoverable_from")
-        .order_by("proposed_at", "id")
-    )
-    page = Paginator(pending, settings.DASHBOARD_PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(policy_selectors.remedies_pending_approval(), settings.DASHBOARD_PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "dashboard/approvals.html", {"page": page, "remedies": page.object_list})
 
 
@@ -70,8 +66,7 @@ def approval_decide(request, remedy_pk):
 
 @manager_required
 def policy_versions(request):
-    versions = PolicyVersion.objects.select_related("author").order_by("-number")
-    page = Paginator(versions, settings.DASHBOARD_PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(policy_selectors.policy_versions(), settings.DASHBOARD_PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "dashboard/policies.html", {"page": page, "versions": page.object_list})
 
 

@@ -16,14 +16,13 @@ from policies.services import (
     LATE_DELIVERY_DISCOUNT_RULE_ID,
     PolicyDocumentInvalid,
     case_proposals,
-    policy_default_ensure,
     policy_version_activate,
     policy_version_create,
     remedy_apply,
     remedy_approve,
     remedy_reject,
 )
-from tests.factories import CaseFactory, CourierFactory, OrderFactory, ShipmentFactory, ValidityRuleFactory
+from tests.factories import CaseFactory, CourierFactory, OrderFactory, ShipmentFactory
 from vouchers.models import Voucher
 
 
@@ -61,20 +60,9 @@ def test_the_database_refuses_a_second_row_with_the_same_key(late_case):
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_concurrent_applies_of_one_proposal_leave_exactly_one_remedy(agent, other_agent):
+def test_concurrent_applies_of_one_proposal_leave_exactly_one_remedy(late_case, agent, other_agent):
     # given a late order (committed, so other connections see it) and the default policy
-    assert connection.vendor == "postgresql"
-    ValidityRuleFactory()
-    policy_default_ensure()
-    from datetime import timedelta
-
-    from django.utils import timezone
-
-    today = timezone.localdate()
-    order = OrderFactory(total=Decimal("200.00"), promised_delivery_date=today - timedelta(days=2),
-                         placed_at=timezone.now() - timedelta(days=6))
-    shipment = ShipmentFactory(order=order, status="delayed", estimated_delivery=today + timedelta(days=1))
-    case = CaseFactory(customer=order.customer, order=order, shipment=shipment, category="late_delivery")
+    case = late_case
     proposal = late_discount(case)
     # when six threads (agents, retried tasks), each in its own transaction, apply it at the same moment
     users = [agent, other_agent, None, None, agent, other_agent]
@@ -238,20 +226,11 @@ def test_only_a_manager_activates_a_version(policy, agent):
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_the_unique_key_decides_between_two_transactions_inserting_at_once():
+def test_the_unique_key_decides_between_two_transactions_inserting_at_once(late_case):
     # given a late order, and another transaction that has just claimed the same proposal key but not committed
     import time
-    from datetime import timedelta
 
-    from django.utils import timezone
-
-    ValidityRuleFactory()
-    policy_default_ensure()
-    today = timezone.localdate()
-    order = OrderFactory(total=Decimal("200.00"), promised_delivery_date=today - timedelta(days=2),
-                         placed_at=timezone.now() - timedelta(days=6))
-    shipment = ShipmentFactory(order=order, status="delayed", estimated_delivery=today + timedelta(days=1))
-    case = CaseFactory(customer=order.customer, order=order, shipment=shipment, category="late_delivery")
+    case = late_case
     proposal = late_discount(case)
     claimed, waited = threading.Event(), []
 
