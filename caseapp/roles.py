@@ -5,12 +5,13 @@ MANAGER = "manager"
 
 
 def is_manager(user) -> bool:
-    return bool(user and user.is_authenticated and (user.is_superuser or user.groups.filter(name=MANAGER).exists()))
+    from caseapp.permissions import is_manager as _is_manager
+
+    return _is_manager(user)
 
 
 def is_agent(user) -> bool:
     """Managers work cases too."""
-    return bool(
-        user and user.is_authenticated
-        and (user.is_superuser or user.groups.filter(name__in=(AGENT, MANAGER)).exists())
-    )
+    from caseapp.permissions import is_agent as _is_agent
+
+    return _is_agent(user)

@@ -2,7 +2,7 @@
 
 Agents work cases; managers work cases too, and also approve remedies, edit policies and read reports.
 A case owned by one agent is read-only to the other agents: one owner per case (story 3); managers may act on any.
-The role is read once per request (one query) so that pages keep a fixed number of queries.
+The rules themselves live in caseapp.permissions, shared with the API; this module adapts them to views.
 """
 
 from functools import wraps
@@ -10,31 +10,20 @@ from functools import wraps
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
 
-from caseapp.roles import AGENT, MANAGER
+from caseapp import permissions
 
 
 def roles_of(request) -> frozenset[str]:
-    cached = getattr(request, "_dashboard_roles", None)
-    if cached is not None:
-        return cached
-    user = request.user
-    if not user.is_authenticated:
-        roles = frozenset()
-    elif user.is_superuser:
-        roles = frozenset({AGENT, MANAGER})
-    else:
-        roles = frozenset(user.groups.filter(name__in=(AGENT, MANAGER)).values_list("name", flat=True))
-    request._dashboard_roles = roles
-    return roles
+    return permissions.roles_of(request.user)
 
 
 def request_is_manager(request) -> bool:
-    return MANAGER in roles_of(request)
+    return permissions.is_manager(request.user)
 
 
 def request_is_agent(request) -> bool:
     """Managers work cases too."""
-    return bool(roles_of(request) & {AGENT, MANAGER})
+    return permissions.is_agent(request.user)
 
 
 def _role_required(check):
@@ -63,10 +52,8 @@ manager_required = _role_required(request_is_manager)
 
 
 def can_work_case(request, case) -> bool:
-    """An agent acts on unowned cases and their own; a manager on any."""
-    if request_is_manager(request):
-        return True
-    return request_is_agent(request) and case.owner_id in (None, request.user.pk)
+    """An agent acts on unowned cases and their own; a manager on any (caseapp.permissions)."""
+    return permissions.can_work_case(request.user, case)
 
 
 def check_can_work_case(request, case) -> None:

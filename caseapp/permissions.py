@@ -1,0 +1,77 @@
+"""Who may do what: the one permission model for the dashboard, the API, commands and services.
+
+Two roles (Django groups, see caseapp.roles): agents work cases; managers work cases too, and also approve
+remedies, override, edit policies, read reports and manage users and tokens.
+One owner per case (story 3): a case owned by one agent is read-only to the other agents; managers may act
+on any case. Unowned cases may be worked by any agent. Every signed-in agent or manager may *read* every
+case (the queue is shared); anybody else reads nothing.
+
+Objects that hang off a case (its shipment, order, voucher, promises, remedies) follow the case: acting on
+them through a case needs `can_work_case`. A shipment or order that belongs to cases owned by others may be
+acted on only by a manager or by the owner of one of those cases (`can_work_shipment`).
+
+The roles are read once per user object (one query) and cached on it, so a page or an API request keeps a
+fixed number of queries. Views adapt these with dashboard.permissions (decorators) and caseapp.api (DRF).
+"""
+
+from __future__ import annotations
+
+from caseapp.roles import AGENT, MANAGER
+
+_CACHE_ATTR = "_caseapp_roles"
+
+
+def roles_of(user) -> frozenset[str]:
+    if user is None or not getattr(user, "is_authenticated", False):
+        return frozenset()
+    cached = getattr(user, _CACHE_ATTR, None)
+    if cached is not None:
+        return cached
+    if user.is_superuser:
+        roles = frozenset({AGENT, MANAGER})
+    else:
+        roles = frozenset(user.groups.filter(name__in=(AGENT, MANAGER)).values_list("name", flat=True))
+    setattr(user, _CACHE_ATTR, roles)
+    return roles
+
+
+def is_manager(user) -> bool:
+    return MANAGER in roles_of(user)
+
+
+def is_agent(user) -> bool:
+    """Managers work cases too."""
+    return bool(roles_of(user) & {AGENT, MANAGER})
+
+
+def can_view_case(user, case) -> bool:
+    return is_agent(user)
+
+
+def can_work_case(user, case) -> bool:
+    """An agent acts on unowned cases and their own; a manager on any."""
+    if is_manager(user):
+        return True
+    return is_agent(user) and case.owner_id in (None, user.pk)
+
+
+def cases_visible_to(user, queryset):
+    """A case list filtered by what the user may read (lists must filter: object checks do not run there)."""
+    return queryset if is_agent(user) else queryset.none()
+
+
+def can_work_shipment(user, shipment) -> bool:
+    """A manager; or an agent, unless an open case about the shipment (or its order) is owned by another agent."""
+    if is_manager(user):
+        return True
+    if not is_agent(user):
+        return False
+    from django.db.models import Q
+
+    from cases.models import OPEN_STATUSES, Case  # cases knows orders, not the other way round
+
+    about = Q(shipment_id=shipment.pk) | Q(order_id=shipment.order_id)
+    return not (
+        Case.objects.filter(about, status__in=OPEN_STATUSES)
+        .exclude(owner_id=None).exclude(owner_id=user.pk).exists()
+    )
