@@ -2,6 +2,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 
 class CaseCategory(models.TextChoices):
@@ -41,7 +42,10 @@ class Case(models.Model):
     """A customer's problem, from arrival to resolution.
 
     The primary key is the arrival number: allocated by the database in arrival order, strictly increasing.
-    The queue orders by (arrived_at, arrival_number); the customer's spend plays no part in it.
+    The queue orders by (arrived_at, arrival_number); the customer's spend plays no part in it. `arrived_at` is
+    service-owned: the time caseapp received the case, set by cases.services.case_open, never by a client, so
+    the queue is insertion order. `reported_at` is when the customer says they wrote or called (an email's
+    date, a call logged later): stored and shown, bounded, never used to order the queue or set the clocks.
     """
 
     arrival_number = models.BigAutoField(primary_key=True)
@@ -62,6 +66,10 @@ class Case(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="owned_cases"
     )
     arrived_at = models.DateTimeField(default=timezone.now)
+    reported_at = models.DateTimeField(
+        null=True, blank=True,
+        help_text="When the customer says they wrote or called, if a client gave it; never orders the queue.",
+    )
     first_response_due_at = models.DateTimeField()
     resolution_due_at = models.DateTimeField()
     first_responded_at = models.DateTimeField(null=True, blank=True)
@@ -93,13 +101,16 @@ class Case(models.Model):
         return self.status in OPEN_STATUSES
 
     def clean(self):
+        """One customer's case links only that customer's order, shipment and voucher (case_open runs this)."""
         errors = {}
         if self.order_id and self.customer_id and self.order.customer_id != self.customer_id:
-            errors["order"] = "This order belongs to another customer."
+            errors["order"] = _("This order belongs to another customer.")
         if self.shipment_id and self.order_id and self.shipment.order_id != self.order_id:
-            errors["shipment"] = "This shipment belongs to another order."
+            errors["shipment"] = _("This shipment belongs to another order.")
+        elif self.shipment_id and self.customer_id and self.shipment.order.customer_id != self.customer_id:
+            errors["shipment"] = _("This shipment belongs to another customer's order.")
         if self.voucher_id and self.customer_id and self.voucher.holder_id not in (None, self.customer_id):
-            errors["voucher"] = "This voucher is held by another customer."
+            errors["voucher"] = _("This voucher is held by another customer.")
         if errors:
             raise ValidationError(errors)
 

@@ -1,11 +1,14 @@
 """Business actions on cases and promises: each one transaction, each leaving its mark on the timeline."""
 
-from datetime import datetime
+from datetime import datetime, time, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from caseapp import permissions
 
 from .models import OPEN_STATUSES, Case, CaseEvent, CaseEventKind, CaseStatus, Promise, PromiseStatus
 
@@ -18,24 +21,54 @@ def case_event_append(*, case: Case, kind: str, text: str = "", actor=None, data
     )
 
 
+# A client's clock may run a little ahead of ours: a reported time up to this far after arrival is accepted.
+REPORTED_AT_CLOCK_SKEW = timedelta(minutes=5)
+
+
+def _reported_at_check(*, reported_at: datetime | None, arrived_at: datetime, customer) -> None:
+    """When the customer says they wrote or called: not after caseapp received it, not before they were a
+    customer (their `customer_since` day, in the shop's time zone)."""
+    if reported_at is None:
+        return
+    if timezone.is_naive(reported_at):
+        raise ValidationError({"reported_at": _("Give the time with its time zone.")})
+    if reported_at > arrived_at + REPORTED_AT_CLOCK_SKEW:
+        raise ValidationError({"reported_at": _("A case cannot be reported in the future.")})
+    since = customer.customer_since
+    if since and reported_at < timezone.make_aware(datetime.combine(since, time.min)):
+        raise ValidationError({"reported_at": _("A case cannot be reported before the customer existed.")})
+
+
 @transaction.atomic
 def case_open(
     *, customer, category: str, channel: str, subject: str, description: str = "", order=None, shipment=None,
-    voucher=None, arrived_at: datetime | None = None, owner=None, opened_by=None, detection: dict | None = None,
+    voucher=None, reported_at: datetime | None = None, arrived_at: datetime | None = None, owner=None,
+    opened_by=None, detection: dict | None = None,
 ) -> Case:
-    """Open a case. Its due times come from the service levels in settings, never from the customer's spend."""
+    """Open a case. Its due times come from the service levels in settings, never from the customer's spend.
+
+    The queue is first come, first served by `arrived_at`, the time caseapp received the case: now. Clients
+    (the API, forms, imports, email) never set it; when they know when the customer really wrote or called,
+    they pass `reported_at`, which is stored and shown but orders nothing and moves no clock. `arrived_at` is
+    only for loading history (seed_demo, tests).
+    The order, shipment and voucher must be the customer's (Case.clean), or nothing is saved.
+    """
     arrived_at = arrived_at or timezone.now()
+    _reported_at_check(reported_at=reported_at, arrived_at=arrived_at, customer=customer)
     case = Case(
         customer=customer, category=category, channel=channel, subject=subject.strip(), description=description,
-        order=order, shipment=shipment, voucher=voucher, arrived_at=arrived_at, owner=owner,
-        first_response_due_at=arrived_at + settings.CASE_FIRST_RESPONSE_SLA,
+        order=order, shipment=shipment, voucher=voucher, arrived_at=arrived_at, reported_at=reported_at,
+        owner=owner, first_response_due_at=arrived_at + settings.CASE_FIRST_RESPONSE_SLA,
         resolution_due_at=arrived_at + settings.CASE_RESOLUTION_SLA,
     )
     case.full_clean()
     case.save()
+    data = detection or {"channel": channel}
+    if reported_at is not None:
+        data = {**data, "reported_at": reported_at.isoformat()}
     case_event_append(
         case=case, kind=CaseEventKind.DETECTED if detection else CaseEventKind.CREATED, actor=opened_by,
-        text=subject, data=detection or {"channel": channel}, occurred_at=arrived_at,
+        text=subject, data=data, occurred_at=arrived_at,
     )
     return case
 
@@ -43,6 +76,9 @@ def case_open(
 @transaction.atomic
 def case_assign(*, case: Case, owner, by=None) -> Case:
     case = Case.objects.select_for_update().get(pk=case.pk)
+    if by is not None:
+        permissions.require(permissions.can_assign_case(by, case, owner),
+                            _("Only a manager gives a case to somebody else."))
     if case.owner_id == (owner.pk if owner else None):
         return case
     previous = case.owner.get_username() if case.owner_id else None
@@ -95,6 +131,8 @@ ALLOWED_TRANSITIONS = {
 @transaction.atomic
 def case_change_status(*, case: Case, status: str, by=None, reason: str = "") -> Case:
     case = Case.objects.select_for_update().get(pk=case.pk)
+    if by is not None:
+        permissions.require(permissions.can_work_case(by, case))
     if status not in CaseStatus.values:
         raise ValidationError({"status": f"{status!r} is not a case status."})
     if status == case.status:
@@ -126,6 +164,8 @@ def case_note_add(*, case: Case, text: str, by, kind: str = CaseEventKind.NOTE) 
     if kind not in (CaseEventKind.NOTE, CaseEventKind.CALL, CaseEventKind.EMAIL_IN):
         raise ValidationError({"kind": f"{kind!r} is not something an agent records by hand."})
     case = Case.objects.select_for_update().get(pk=case.pk)
+    if by is not None:
+        permissions.require(permissions.can_work_case(by, case))
     event = case_event_append(case=case, kind=kind, text=text.strip(), actor=by)
     if kind == CaseEventKind.CALL and case.first_responded_at is None:  # a call answers the customer
         case.first_responded_at = event.occurred_at
@@ -162,7 +202,9 @@ def promise_record(
 
 @transaction.atomic
 def promise_close(*, promise: Promise, kept: bool, by=None, note: str = "") -> Promise:
-    promise = Promise.objects.select_for_update().get(pk=promise.pk)
+    promise = Promise.objects.select_for_update().select_related("case").get(pk=promise.pk)
+    if by is not None:
+        permissions.require(permissions.can_work_case(by, promise.case))
     if promise.status != PromiseStatus.OPEN:
         raise ValidationError({"status": f"This promise is already {promise.status}."})
     promise.status = PromiseStatus.KEPT if kept else PromiseStatus.BROKEN
@@ -212,17 +254,23 @@ def _delivery_mismatches(order, received: list[dict]) -> list[str]:
 def delivery_check(*, shipment, received: list[dict], by=None) -> Case | None:
     """Compare what the customer received with the order. A mismatch reopens the order's case (or opens one).
 
-    Returns the case that now carries the mismatch, or None when everything matched.
+    Returns the case that now carries the mismatch, or None when everything matched. A person reporting it
+    (`by`) must be allowed to work the shipment and the case it would reopen (caseapp.permissions): another
+    agent's case, even resolved, is reopened only by its owner or a manager.
     """
     order = shipment.order
+    case = (Case.objects.select_for_update().filter(order=order).order_by("-arrived_at", "-arrival_number")
+            .first())
+    if by is not None:
+        permissions.require(permissions.can_work_shipment(by, shipment))
+        if case is not None:
+            permissions.require(permissions.can_work_case(by, case))
     problems = _delivery_mismatches(order, received)
     if not problems:
         return None
     missing_only = all("missing" in p or " of " in p for p in problems)
     category = "incomplete_order" if missing_only else "wrong_item"
     summary = "Delivered items do not match the order: " + "; ".join(problems)
-    case = (Case.objects.select_for_update().filter(order=order).order_by("-arrived_at", "-arrival_number")
-            .first())
     detection = {"rule": "delivery_mismatch", "shipment": shipment.pk, "problems": problems}
     if case is None:
         return case_open(customer=order.customer, order=order, shipment=shipment, category=category,

@@ -3,6 +3,7 @@
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from caseapp import permissions
 from cases.models import Case, CaseEventKind
 from cases.services import case_event_append, case_mark_first_response
 from notifications.catalogue import AGENT_REPLY
@@ -15,6 +16,7 @@ def case_reply_send(*, case: Case, text: str, by, nonce: str):
 
     The form's nonce makes the idempotency key: a double submit queues one message and one timeline event.
     """
+    permissions.require(permissions.can_work_case(by, case))
     text = (text or "").strip()
     errors = {}
     if not text:

@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from caseapp import permissions
 from caseapp.money import ZERO, to_money, validate_currency
 
 from .models import (
@@ -105,14 +106,21 @@ EVENT_CODE_STATUS = {
 def shipment_event_record(
     *, tracking_number: str, external_id: str, occurred_at: datetime, code: str, courier: Courier | None = None,
     text: str = "", location: str = "", raw: dict | None = None, estimated_delivery: date | None = None,
+    by=None,
 ) -> tuple[ShipmentEvent, bool]:
-    """Store one courier tracking event, once. Returns (event, created)."""
+    """Store one courier tracking event, once. Returns (event, created).
+
+    `by` is the person who reports it (the API); None is a courier's feed or caseapp itself. A person must be
+    allowed to work the shipment (caseapp.permissions.can_work_shipment): not one whose case another agent owns.
+    """
     shipments = Shipment.objects.select_for_update().filter(tracking_number=tracking_number)
     if courier is not None:
         shipments = shipments.filter(courier=courier)
     shipment = shipments.first()
     if shipment is None:
         raise ValidationError({"tracking_number": f"No shipment has tracking number {tracking_number!r}."})
+    if by is not None:
+        permissions.require(permissions.can_work_shipment(by, shipment))
     if not external_id:
         raise ValidationError({"external_id": "A courier event needs its own id, to store it only once."})
     existing = ShipmentEvent.objects.filter(shipment=shipment, external_id=external_id).first()

@@ -16,6 +16,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from caseapp import permissions
 from caseapp.money import to_money, validate_currency
 from caseapp.roles import is_agent, is_manager
 from cases.models import Case, CaseEventKind
@@ -248,6 +249,8 @@ def remedy_apply(*, case: Case, proposal: Proposal, by=None) -> Remedy:
             raise ValidationError({"proposal": f"This is not a proposal: {exc}"}) from exc
     _check_proposal(case, proposal)
     case = _case_locked(case, "customer", "order", "voucher", "shipment")
+    if by is not None:  # the owner rule of the dashboard, for every caller (caseapp.permissions)
+        permissions.require(permissions.can_work_case(by, case))
     existing = Remedy.objects.filter(proposal_key=proposal.key).first()
     if existing is not None:
         return existing
@@ -280,8 +283,7 @@ def remedy_apply(*, case: Case, proposal: Proposal, by=None) -> Remedy:
 def _decision_checks(remedy: Remedy, by) -> None:
     if by is None or not is_manager(by):
         raise PermissionDenied("Only a manager approves or rejects remedies.")
-    if remedy.proposed_by_id and remedy.proposed_by_id == by.pk:
-        raise PermissionDenied("Nobody approves or rejects their own remedy.")
+    permissions.require(permissions.can_decide_remedy(by, remedy), "Nobody approves or rejects their own remedy.")
 
 
 @transaction.atomic

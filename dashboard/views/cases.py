@@ -3,7 +3,7 @@
 import uuid
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -18,7 +18,7 @@ from policies.models import Remedy
 from vouchers.selectors import customer_vouchers, validity_rule_changes_among
 
 from ..forms import AssignForm, NoteForm, PromiseCloseForm, PromiseForm, ReopenForm, ReplyForm, StatusForm
-from ..permissions import agent_required, can_work_case, check_can_work_case, request_is_manager
+from ..permissions import agent_required, can_work_case, check_can_assign_case, check_can_work_case
 from ..services import case_reply_send
 from . import proposals as proposal_parts
 
@@ -205,8 +205,7 @@ def case_reopen(request, pk):
 def case_take(request, pk):
     """An agent takes an unowned case for themself."""
     case = _case(pk)
-    if case.owner_id not in (None, request.user.pk) and not request_is_manager(request):
-        raise PermissionDenied("This case belongs to another agent.")
+    check_can_assign_case(request, case, request.user)
     case_services.case_assign(case=case, owner=request.user, by=request.user)
     messages.success(request, _("Case #%(number)s is yours now.") % {"number": case.arrival_number})
     return _back(case)
@@ -221,9 +220,7 @@ def case_assign(request, pk):
     if not form.is_valid():
         return _invalid(request, case, assign_form=form)
     owner = form.cleaned_data["owner"]
-    if not request_is_manager(request):
-        if case.owner_id != request.user.pk or owner not in (None, request.user):
-            raise PermissionDenied("Only a manager assigns cases to others.")
+    check_can_assign_case(request, case, owner)
     case_services.case_assign(case=case, owner=owner, by=request.user)
     messages.success(request, _("Owner changed."))
     return _back(case)

@@ -6,7 +6,7 @@ again and applies the proposal with that key, so what is applied is what the pol
 
 from django import forms
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -130,8 +130,3 @@ def case_override(request, pk):
     else:
         messages.success(request, _("Override recorded, with its reason."))
     return redirect("dashboard:case", pk=case.pk)
-
-
-def ensure_not_own(remedy, user):
-    if remedy.proposed_by_id == user.pk:
-        raise PermissionDenied("Nobody approves or rejects their own remedy.")
