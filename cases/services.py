@@ -35,7 +35,8 @@ def _reported_at_check(*, reported_at: datetime | None, arrived_at: datetime, cu
     if reported_at > arrived_at + REPORTED_AT_CLOCK_SKEW:
         raise ValidationError({"reported_at": _("A case cannot be reported in the future.")})
     since = customer.customer_since
-    if since and reported_at < timezone.make_aware(datetime.combine(since, time.min)):
+    if since and reported_at < timezone.make_aware(datetime.combine(since, time.min),
+                                                   timezone.get_default_timezone()):
         raise ValidationError({"reported_at": _("A case cannot be reported before the customer existed.")})
 
 

@@ -9,6 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from caseapp import permissions
 from cases import services as case_services
 from cases.models import Case, CaseEventKind, CaseStatus, Promise
 from customers.selectors import customer_loyalty_facts
@@ -91,6 +92,7 @@ def case_context(request, case: Case, **forms) -> dict:
 @agent_required
 def case_detail(request, pk):
     case = _case(pk)
+    permissions.require(permissions.can_view_case(request.user, case))
     return render(request, "dashboard/case.html", case_context(request, case))
 
 

@@ -21,10 +21,10 @@ savepoint, rolled back after the test.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
-from typing import Callable
 
 import pytest
 from django.conf import settings
