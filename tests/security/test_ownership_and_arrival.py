@@ -206,3 +206,28 @@ def test_case_open_checks_consistency_for_every_caller():
         case_open(customer=customer, category="other", channel="system", subject="x", shipment=ShipmentFactory())
     assert set(raised.value.message_dict) == {"shipment"}
     assert not Case.objects.exists()
+
+
+def test_the_admin_form_shows_the_consistency_error(client):
+    # given a staff user adding a case in the admin, with another customer's shipment
+    from tests.factories import UserFactory
+
+    client.force_login(UserFactory(username="staff", is_staff=True, is_superuser=True))
+    customer = CustomerFactory()
+    theirs = ShipmentFactory()
+    now = timezone.localtime()
+    day, clock = now.strftime("%Y-%m-%d"), now.strftime("%H:%M:%S")
+    form = {
+        "customer": customer.pk, "shipment": theirs.pk, "category": "other", "channel": "email", "status": "new",
+        "subject": "Typed in the admin", "arrived_at_0": day, "arrived_at_1": clock,
+        "first_response_due_at_0": day, "first_response_due_at_1": clock,
+        "resolution_due_at_0": day, "resolution_due_at_1": clock,
+        "promises-TOTAL_FORMS": "0", "promises-INITIAL_FORMS": "0",
+        "events-TOTAL_FORMS": "0", "events-INITIAL_FORMS": "0",
+    }
+    # when it is saved
+    response = client.post("/admin/cases/case/add/", form)
+    # then the form shows the error on the shipment and nothing is saved
+    assert response.status_code == 200
+    assert "This shipment belongs to another customer&#x27;s order." in response.content.decode()
+    assert not Case.objects.exists()
