@@ -8,6 +8,7 @@ SIGKILL, a real redis-server stopped.
 import asyncio
 import email
 import email.policy
+import json
 import logging
 import os
 import shutil
@@ -16,6 +17,8 @@ import socket
 import subprocess
 import threading
 import time
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -301,3 +304,80 @@ def committed_db(roles_kept, transactional_db):
 def clean_broker():
     """Start from an empty broker (our own Redis db number): no task left over from another test."""
     broker_flush(settings.CELERY_BROKER_URL)
+
+
+# --- An email provider's HTTP API on 127.0.0.1 -------------------------------------------------------------
+class FakeEspApi:
+    """A local HTTP server standing in for an ESP's send API, for anymail's real HTTP backends.
+
+    `script` is a list of (status, json body, seconds to stall before answering), one per request; when it runs out
+    every request is answered `ok_reply(request)`. Every request is recorded (headers and JSON body) before the
+    answer, as a provider records what it received before it answers.
+    """
+
+    def __init__(self, ok_reply):
+        self.ok_reply = ok_reply
+        self.lock = threading.Lock()
+        self.requests: list[dict] = []
+        self.script: list[tuple[int, dict, float]] = []
+        api = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802 (http.server API)
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                request = {"path": self.path, "headers": dict(self.headers.items()), "json": json.loads(body or b"{}")}
+                with api.lock:
+                    api.requests.append(request)
+                    status, reply, stall = api.script.pop(0) if api.script else (200, None, 0)
+                if stall:
+                    time.sleep(stall)
+                payload = json.dumps(reply if reply is not None else api.ok_reply(request)).encode()
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(payload)))
+                    self.end_headers()
+                    self.wfile.write(payload)
+                except (BrokenPipeError, ConnectionResetError):  # the client gave up waiting (a timeout test)
+                    pass
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}/"
+
+    def to(self, address: str) -> list[dict]:
+        with self.lock:
+            return [r for r in self.requests if address in json.dumps(r["json"])]
+
+
+def postmark_ok(request: dict) -> dict:
+    return {"To": request["json"].get("To", ""), "SubmittedAt": "2026-12-02T05:00:00Z",
+            "MessageID": str(uuid.uuid4()), "ErrorCode": 0, "Message": "OK"}
+
+
+def resend_ok(request: dict) -> dict:
+    return {"id": str(uuid.uuid4())}
+
+
+@pytest.fixture
+def esp_api():
+    """Start a fake ESP API: esp_api(ok_reply) -> FakeEspApi; stopped at the end of the test."""
+    started = []
+
+    def start(ok_reply=postmark_ok) -> FakeEspApi:
+        api = FakeEspApi(ok_reply)
+        api.thread.start()
+        started.append(api)
+        return api
+
+    yield start
+    for api in started:
+        api.server.shutdown()
+        api.server.server_close()
