@@ -65,6 +65,11 @@ class RecordingHandler:
         self.data_replies: dict[str, list[str]] = {}  # recipient -> answers to its next DATA commands
         self.delay_seconds = 0.0
         self.on_data = None  # called with the parsed message before answering; may return a reply to send
+        # accept-then-stall: record the message as received (a real MTA has queued it), then wait before answering
+        self.stall_after_accept = False
+        self.accepted = threading.Event()
+        self.release = threading.Event()
+        self.answered_at: list[float] = []  # time.time() of each 250 answer
 
     def reset(self):
         with self.lock:
@@ -75,6 +80,11 @@ class RecordingHandler:
             self.data_replies = {}
             self.delay_seconds = 0.0
             self.on_data = None
+            self.stall_after_accept = False
+            self.accepted = threading.Event()
+            self.release.set()  # let a stalled session go
+            self.release = threading.Event()
+            self.answered_at = []
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802 (aiosmtpd API)
         reply = self.rcpt_replies.get(address) or self.rcpt_reply
@@ -87,6 +97,14 @@ class RecordingHandler:
         parsed = email.message_from_bytes(envelope.original_content or envelope.content, policy=email.policy.default)
         if self.delay_seconds:
             await asyncio.sleep(self.delay_seconds)
+        if self.stall_after_accept:
+            with self.lock:
+                self.received.append(parsed)
+            self.accepted.set()
+            release = self.release
+            while not release.is_set():
+                await asyncio.sleep(0.05)
+            return "250 Message accepted for delivery"
         if self.on_data is not None:
             reply = self.on_data(parsed)
             if reply:
@@ -103,6 +121,7 @@ class RecordingHandler:
                 if not reply.startswith("250"):
                     return reply
             self.received.append(parsed)
+            self.answered_at.append(time.time())
         return "250 Message accepted for delivery"
 
     def messages_to(self, address: str) -> list:
@@ -163,6 +182,15 @@ class OwnRedis:
             self.process.wait(timeout=20)
         self.process = None
 
+    def kill(self):
+        """SIGKILL: no graceful shutdown; without persistence everything it held (queued tasks) is gone."""
+        self.process.kill()
+        self.process.wait(timeout=20)
+        self.process = None
+
+    def queue_length(self, queue: str = "celery") -> int:
+        return redis.Redis(port=self.port).llen(queue)
+
 
 @pytest.fixture
 def own_redis(tmp_path):
@@ -196,6 +224,19 @@ def database_url() -> str:
     return f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
+# Short enough that a row left "sending" by a killed worker is resolved within seconds, long enough for a loaded CI.
+WORKER_EMAIL_TIMEOUT = 5
+WORKER_SENDING_TIMEOUT = 8
+
+
+@pytest.fixture
+def worker_timeouts(settings):
+    """This process (which runs the sweep in the tests) uses the workers' send time limit."""
+    settings.EMAIL_TIMEOUT = WORKER_EMAIL_TIMEOUT
+    settings.NOTIFICATIONS_SENDING_TIMEOUT_SECONDS = WORKER_SENDING_TIMEOUT
+    return settings
+
+
 class WorkerProcess:
     """`celery -A caseapp worker` in its own process group, on the test database and the given broker."""
 
@@ -211,7 +252,8 @@ class WorkerProcess:
             "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
             "EMAIL_HOST": "127.0.0.1",
             "EMAIL_PORT": str(smtp_port),
-            "EMAIL_TIMEOUT": "10",
+            "EMAIL_TIMEOUT": str(WORKER_EMAIL_TIMEOUT),
+            "NOTIFICATIONS_SENDING_TIMEOUT_SECONDS": str(WORKER_SENDING_TIMEOUT),
             "NOTIFICATIONS_RETRY_BACKOFF_SECONDS": "1",
             "NOTIFICATIONS_RETRY_BACKOFF_MAX_SECONDS": "4",
             "NOTIFICATIONS_SWEEP_AFTER_SECONDS": "0",
