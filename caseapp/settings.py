@@ -219,9 +219,11 @@ NOTIFICATIONS_RETRY_BACKOFF_MAX_SECONDS = env.int("NOTIFICATIONS_RETRY_BACKOFF_M
 NOTIFICATIONS_SWEEP_AFTER_SECONDS = env.int("NOTIFICATIONS_SWEEP_AFTER_SECONDS", default=120)
 if REDIS_URL and NOTIFICATIONS_RETRY_BACKOFF_MAX_SECONDS * 2 > CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"]:
     raise ValueError("NOTIFICATIONS_RETRY_BACKOFF_MAX_SECONDS must stay well below the broker's visibility timeout.")
-# A send may take this long at most (the task's hard time limit); a row still "sending" after it (plus a few
-# seconds) belongs to a worker that died mid-send, and the sweep resolves it.
-NOTIFICATIONS_SENDING_TIMEOUT_SECONDS = env.int("NOTIFICATIONS_SENDING_TIMEOUT_SECONDS", default=max(120, 3 * EMAIL_TIMEOUT))
+# A send may take this long at most (the task's hard time limit, enforced by the prefork pool); a row still
+# "sending" after it (plus a few seconds) belongs to a worker that died mid-send, and the sweep resolves it.
+NOTIFICATIONS_SENDING_TIMEOUT_SECONDS = env.int(
+    "NOTIFICATIONS_SENDING_TIMEOUT_SECONDS", default=max(120, 3 * EMAIL_TIMEOUT)
+)
 if NOTIFICATIONS_SENDING_TIMEOUT_SECONDS <= EMAIL_TIMEOUT:
     raise ValueError("NOTIFICATIONS_SENDING_TIMEOUT_SECONDS must be longer than EMAIL_TIMEOUT.")
 # When nobody can know whether the provider accepted a message (the worker died after handing it over, or the
