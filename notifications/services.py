@@ -197,9 +197,9 @@ def send_error_leaves_doubt(exc: Exception) -> bool:
         return False
     if isinstance(exc, requests.exceptions.ConnectionError):
         cause = exc.__cause__ if isinstance(exc, AnymailAPIError) else exc
-        reason = getattr(getattr(cause, "args", [None])[0] if cause else None, "reason", None)
+        first = (getattr(cause, "args", ()) or (None,))[0]
         # urllib3 could not even connect (refused, no route): nothing was sent
-        return not type(reason).__name__ == "NewConnectionError"
+        return type(getattr(first, "reason", None)).__name__ != "NewConnectionError"
     return isinstance(exc, requests.exceptions.Timeout | smtplib.SMTPServerDisconnected | socket.timeout
                       | TimeoutError | ConnectionError)
 
