@@ -164,7 +164,7 @@ EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.file
 EMAIL_FILE_PATH = str(VAR_DIR / "mail")
 EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
 EMAIL_PORT = env.int("EMAIL_PORT", default=25)
-EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)  # seconds; a send holds its outbox row's lock meanwhile
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)  # seconds the provider may take to answer one step of a send
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="caseapp <care@shop.example>")
 ANYMAIL = {
     key: value
@@ -219,6 +219,24 @@ NOTIFICATIONS_RETRY_BACKOFF_MAX_SECONDS = env.int("NOTIFICATIONS_RETRY_BACKOFF_M
 NOTIFICATIONS_SWEEP_AFTER_SECONDS = env.int("NOTIFICATIONS_SWEEP_AFTER_SECONDS", default=120)
 if REDIS_URL and NOTIFICATIONS_RETRY_BACKOFF_MAX_SECONDS * 2 > CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"]:
     raise ValueError("NOTIFICATIONS_RETRY_BACKOFF_MAX_SECONDS must stay well below the broker's visibility timeout.")
+# A send may take this long at most (the task's hard time limit, enforced by the prefork pool); a row still
+# "sending" after it (plus a few seconds) belongs to a worker that died mid-send, and the sweep resolves it.
+NOTIFICATIONS_SENDING_TIMEOUT_SECONDS = env.int(
+    "NOTIFICATIONS_SENDING_TIMEOUT_SECONDS", default=max(120, 3 * EMAIL_TIMEOUT)
+)
+if NOTIFICATIONS_SENDING_TIMEOUT_SECONDS <= EMAIL_TIMEOUT:
+    raise ValueError("NOTIFICATIONS_SENDING_TIMEOUT_SECONDS must be longer than EMAIL_TIMEOUT.")
+# When nobody can know whether the provider accepted a message (the worker died after handing it over, or the
+# answer never came) and the provider does not deduplicate on our idempotency key: "hold" it for a person
+# (nothing is sent twice, nothing is sent until someone decides) or "resend" it (same Message-ID; at least once).
+NOTIFICATIONS_IN_DOUBT = env.str("NOTIFICATIONS_IN_DOUBT", default="hold")
+if NOTIFICATIONS_IN_DOUBT not in ("hold", "resend"):
+    raise ValueError("NOTIFICATIONS_IN_DOUBT: give hold or resend.")
+# Providers that deduplicate on the idempotency key caseapp sends (notifications.services.DEDUPLICATING_BACKENDS).
+ANYMAIL.update({key: value for key, value in {
+    "RESEND_API_KEY": env.str("ANYMAIL_RESEND_API_KEY", default=""),
+    "BREVO_API_KEY": env.str("ANYMAIL_BREVO_API_KEY", default=""),
+}.items() if value})
 
 # One beat scheduler runs these (celery -A caseapp beat); each interval in seconds from the environment.
 BEAT_SCANS = [  # (schedule name, task, environment variable with its interval in seconds, default)

@@ -47,3 +47,14 @@ def test_a_retry_cap_above_the_visibility_timeout_is_refused_at_startup():
                                   "NOTIFICATIONS_RETRY_BACKOFF_MAX_SECONDS": "3000"}, "1")
     assert out.returncode != 0
     assert "NOTIFICATIONS_RETRY_BACKOFF_MAX_SECONDS" in out.stderr
+
+
+def test_the_in_doubt_policy_and_the_send_time_limit_are_checked_at_startup():
+    # given a policy that is neither hold nor resend, or a send time limit shorter than one SMTP answer may take
+    unknown = settings_in_subprocess({"NOTIFICATIONS_IN_DOUBT": "retry"}, "1")
+    too_short = settings_in_subprocess({"EMAIL_TIMEOUT": "30", "NOTIFICATIONS_SENDING_TIMEOUT_SECONDS": "30"}, "1")
+    default = settings_in_subprocess({"EMAIL_TIMEOUT": "60"}, "s.NOTIFICATIONS_SENDING_TIMEOUT_SECONDS, s.NOTIFICATIONS_IN_DOUBT")
+    # then the start stops and names the setting; the default limit covers three SMTP answers, and holds
+    assert unknown.returncode != 0 and "NOTIFICATIONS_IN_DOUBT" in unknown.stderr
+    assert too_short.returncode != 0 and "NOTIFICATIONS_SENDING_TIMEOUT_SECONDS" in too_short.stderr
+    assert default.stdout.split() == ["180", "hold"], default.stderr
