@@ -179,7 +179,7 @@ def test_temporary_and_permanent_smtp_errors_are_retried_then_failed_with_the_re
                                                     "courier": "FastCourier", "tracking_number": "T-1"})
 
     def settled():
-        return not Message.objects.filter(status=MessageStatus.QUEUED).exists()
+        return not Message.objects.filter(status__in=[MessageStatus.QUEUED, MessageStatus.SENDING]).exists()
 
     # when the worker has tried them all (retries with exponential backoff: 1 s, then 2 s)
     wait_until(settled, timeout=180, interval=0.5, message="every message sent or failed")
