@@ -72,7 +72,10 @@ def flat_errors(errors, prefix: str = "") -> dict[str, list[str]]:
     flat: dict[str, list[str]] = {}
     if isinstance(errors, dict):
         for key, value in errors.items():
-            name = f"{prefix}.{key}" if prefix else str(key)
+            if isinstance(key, int):  # a list serializer's errors by index (from 0)
+                name = f"{prefix}[{key + 1}]"
+            else:
+                name = f"{prefix}.{key}" if prefix else str(key)
             for field, messages in flat_errors(value, name).items():
                 flat.setdefault(field, []).extend(messages)
     elif isinstance(errors, list) and errors and all(isinstance(e, dict | list) for e in errors):
