@@ -32,7 +32,7 @@ def test_a_shopify_export_imports_orders_lines_statuses_and_one_customer_per_ema
     assert "5 created, 0 changed, 0 unchanged, 0 rejected" in out, (out, err)
     assert Order.objects.count() == 5 and OrderLine.objects.count() == 9
     first = Order.objects.get(number="#1001")
-    assert [(l.sku, l.quantity, l.unit_price) for l in first.lines.order_by("id")] == [
+    assert [(line.sku, line.quantity, line.unit_price) for line in first.lines.order_by("id")] == [
         ("TEA-01", 2, Decimal("45.00")), ("MUG-BL", 1, Decimal("80.00")), ("GIFT-SET", 1, Decimal("250.00"))]
     assert (first.total, first.shipping_amount, first.tax_amount, first.status, first.currency) == (
         Decimal("435.00"), Decimal("15.00"), Decimal("69.45"), OrderStatus.SHIPPED, "RON")
@@ -74,7 +74,7 @@ def test_a_woocommerce_export_imports_with_its_payment_methods_and_statuses():
     cod = Order.objects.get(number="2041")
     assert (cod.payment_method, cod.cod_quoted_amount, cod.status) == (
         PaymentMethod.CASH_ON_DELIVERY, Decimal("190.00"), OrderStatus.PAID)
-    assert [(l.sku, l.quantity) for l in cod.lines.order_by("id")] == [("SOCK-3", 3), ("HAT-1", 1)]
+    assert [(line.sku, line.quantity) for line in cod.lines.order_by("id")] == [("SOCK-3", 3), ("HAT-1", 1)]
     card = Order.objects.get(number="2042")
     assert (card.discount_amount, card.total, card.status, card.customer.name) == (
         Decimal("5.00"), Decimal("52.50"), OrderStatus.SHIPPED, "Maria Rossi")
