@@ -148,7 +148,7 @@ def encoding_detect(sample: bytes) -> str:
     best = max(scores, key=lambda e: (scores[e], -CANDIDATE_ENCODINGS.index(e)), default=None)
     if best is None or scores[best] < 0:
         raise ImportRefused(_("Cannot tell the file's encoding (tried UTF-8, Windows-1250, Windows-1251 and "
-                              "Windows-1252): give it with --encoding."))
+                              "Windows-1252): name it (the Encoding field, or --encoding)."))
     return best
 
 
@@ -322,8 +322,8 @@ def orders_import(*, stream, fmt: str, dry_run: bool = False, encoding: str | No
                 continue
             report.count(outcome)
     except UnicodeDecodeError as exc:
-        report.stopped = _("The file is not valid %(encoding)s after line %(line)d (%(reason)s): give the "
-                           "encoding with --encoding. Orders before that line were imported.") % {
+        report.stopped = _("The file is not valid %(encoding)s after line %(line)d (%(reason)s): name its encoding "
+                           "(the Encoding field, or --encoding). Orders before that line were imported.") % {
             "encoding": report.encoding, "line": reader.line_num, "reason": exc.reason}
     except csv.Error as exc:
         report.stopped = _("Line %(line)d cannot be read as CSV (%(reason)s); the import stopped there.") % {

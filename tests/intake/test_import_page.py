@@ -13,10 +13,10 @@ SHOPIFY = Path(__file__).parent / "fixtures" / "shopify_orders_export.csv"
 URL = reverse("dashboard:order_import")
 
 
-def _upload(client, content=None, **fields):
+def _upload(client, content=None, headers=None, **fields):
     data = {"file": SimpleUploadedFile("orders.csv", content or SHOPIFY.read_bytes(), "text/csv"),
             "format": "shopify", **fields}
-    return client.post(URL, data)
+    return client.post(URL, data, headers=headers)
 
 
 def test_a_manager_imports_an_export_and_sees_the_counts(client, manager):
@@ -54,3 +54,12 @@ def test_agents_may_not_import_and_anonymous_users_are_sent_to_log_in(client, ag
     assert client.get(URL).status_code == 403
     assert _upload(client).status_code == 403
     assert not Order.objects.exists()
+
+
+def test_the_page_and_its_report_speak_the_managers_language(client, manager):
+    client.force_login(manager)
+    client.cookies["django_language"] = "ru"
+    page = _upload(client, content=b"Name,Email\n#1,a@b.example\n", headers={"accept-language": "ru"}).content.decode()
+    assert "Импорт заказов" in page and "В файле нет столбца" in page
+    page = _upload(client, headers={"accept-language": "ru"}).content.decode()
+    assert "создано: 5, изменено: 0, без изменений: 0, отклонено: 0" in page
