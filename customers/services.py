@@ -37,7 +37,7 @@ def customer_upsert(
         )
         if customer_since:
             customer.customer_since = customer_since
-        customer.full_clean()
+        customer.full_clean(validate_unique=False, validate_constraints=False)  # clean() checks the email; the DB too
         try:
             with transaction.atomic():
                 customer.save()
@@ -57,6 +57,6 @@ def customer_upsert(
         changed.append("customer_since")
     if not changed:
         return customer, Outcome.UNCHANGED
-    customer.full_clean()
+    customer.full_clean(validate_unique=False, validate_constraints=False)
     customer.save(update_fields=changed)
     return customer, Outcome.CHANGED

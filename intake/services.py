@@ -24,8 +24,8 @@ class DeliveryIgnored(Exception):
     """A well-formed delivery about something caseapp does not keep (another topic, an unknown parcel)."""
 
 
-@transaction.atomic
-def order_ingest(*, data: dict) -> tuple[Order, Outcome]:
+@transaction.atomic(savepoint=False)  # no savepoint of its own (two queries an order): its failure fails the caller's
+def order_ingest(*, data: dict) -> tuple[Order, Outcome]:  # transaction, so call it outermost or in a savepoint
     """One order from the shop (intake.serializers.OrderIn's validated data): its customer found by email or
     created, then the order created or updated by its number. All of it or nothing."""
     customer_data, address = data["customer"], data.get("shipping_address") or {}

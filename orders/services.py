@@ -143,7 +143,9 @@ def order_upsert(
     order = Order.objects.select_for_update().filter(number=number).first()
     if order is None:
         order = Order(number=number, **wanted)
-        order.full_clean()
+        # The database checks the constraints and the unique number (a race lands in the IntegrityError below);
+        # validating them here too would cost a query per constraint per order.
+        order.full_clean(validate_unique=False, validate_constraints=False)
         try:
             with transaction.atomic():
                 order.save()
@@ -163,7 +165,7 @@ def order_upsert(
     lines_changed = stored != line_keys
     if not changed and not lines_changed:
         return order, Outcome.UNCHANGED
-    order.full_clean()
+    order.full_clean(validate_unique=False, validate_constraints=False)
     if changed:
         order.save(update_fields=changed)
     if lines_changed:
@@ -176,7 +178,7 @@ def _lines_write(order: Order, line_keys: list[tuple]) -> None:
     rows = []
     for sku, name, quantity, unit_price, variant in line_keys:
         row = OrderLine(order=order, sku=sku, name=name, quantity=quantity, unit_price=unit_price, variant=variant)
-        row.full_clean(exclude=["order"])
+        row.full_clean(exclude=["order"], validate_constraints=False)
         rows.append(row)
     OrderLine.objects.bulk_create(rows)
 
