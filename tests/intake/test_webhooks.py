@@ -318,3 +318,10 @@ def test_raw_payloads_are_purged_after_the_retention_days_and_replays_still_reco
     with transaction.atomic():
         again = post_signed(client, "/api/v1/webhooks/backoffice/", generic_order(), event_id="old")
     assert again.json()["status"] == "duplicate"
+
+
+def test_another_shopify_topic_is_acknowledged_as_ignored_and_writes_no_order(client):
+    _source(SourceKind.SHOPIFY, name="shopify")
+    response = post_shopify(client, {"id": 1, "title": "Ceai"}, topic="products/update")
+    assert response.status_code == 200 and response.json()["status"] == DeliveryOutcome.IGNORED
+    assert not Order.objects.exists()
