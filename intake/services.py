@@ -89,6 +89,7 @@ def webhook_delivery_receive(
     rejected with its errors, nothing else is written, and a later retry of the same id is processed again)
     or DeliveryIgnored. Returns (delivery, is_new): a delivery already processed or ignored answers is_new=False
     and writes nothing."""
+    body = body.replace("\x00", "\ufffd")  # PostgreSQL text holds no NUL
     delivery, created = WebhookDelivery.objects.get_or_create(
         source=source, event_id=event_id,
         defaults={"topic": topic[:100], "body": body, "outcome": DeliveryOutcome.REJECTED},
@@ -108,8 +109,20 @@ def webhook_delivery_receive(
     except ValidationError as exc:
         delivery.outcome = DeliveryOutcome.REJECTED
         delivery.errors = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+    delivery.errors, delivery.result = _without_nul(delivery.errors), _without_nul(delivery.result)
     delivery.save()
     return delivery, True
+
+
+def _without_nul(value):
+    """An error may quote the input; jsonb holds no NUL character."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, dict):
+        return {_without_nul(k): _without_nul(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_nul(v) for v in value]
+    return value
 
 
 def webhook_payloads_purge(*, now=None) -> int:

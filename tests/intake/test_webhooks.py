@@ -325,3 +325,15 @@ def test_another_shopify_topic_is_acknowledged_as_ignored_and_writes_no_order(cl
     response = post_shopify(client, {"id": 1, "title": "Ceai"}, topic="products/update")
     assert response.status_code == 200 and response.json()["status"] == DeliveryOutcome.IGNORED
     assert not Order.objects.exists()
+
+
+@pytest.mark.parametrize("body", [
+    b'{"number": "BO-1"\x00}',
+    json.dumps(generic_order(currency="EU\u0000")).encode(),
+    json.dumps(generic_order(customer={"email": "a@b.example", "name": "A\u0000"})).encode(),
+])
+def test_nul_characters_get_400_not_a_500(client, body):
+    _source(SourceKind.GENERIC_ORDERS, name="backoffice")
+    response = post_signed(client, "/api/v1/webhooks/backoffice/", body)
+    assert response.status_code == 400, response.content
+    assert not Order.objects.exists()
