@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "axes",
     "dashboard",
+    "intake",
 ]
 
 MIDDLEWARE = [
@@ -247,10 +248,20 @@ BEAT_SCANS = [  # (schedule name, task, environment variable with its interval i
     ("scan-overdue-promises", "scan_overdue_promises_task", "NOTIFICATIONS_SCAN_PROMISES_SECONDS", 300),
     ("sweep-outbox", "sweep_outbox_task", "NOTIFICATIONS_SWEEP_SECONDS", 60),
 ]
+BEAT_SCANS += [  # tasks of other apps: their full dotted name
+    ("purge-webhook-payloads", "intake.tasks.purge_webhook_payloads_task", "INTAKE_PURGE_SECONDS", 3600),
+]
 CELERY_BEAT_SCHEDULE: dict = {
-    name: {"task": f"notifications.tasks.{task}", "schedule": env.float(variable, default=default)}
+    name: {"task": task if "." in task else f"notifications.tasks.{task}",
+           "schedule": env.float(variable, default=default)}
     for name, task, variable, default in BEAT_SCANS
 }
+
+# Shop data in (intake/): webhooks and order imports.
+INTAKE_WEBHOOK_TOLERANCE_SECONDS = env.int("INTAKE_WEBHOOK_TOLERANCE_SECONDS", default=300)
+INTAKE_WEBHOOK_MAX_BYTES = env.int("INTAKE_WEBHOOK_MAX_BYTES", default=1_000_000)
+INTAKE_WEBHOOK_PAYLOAD_RETENTION_DAYS = env.int("INTAKE_WEBHOOK_PAYLOAD_RETENTION_DAYS", default=14)
+INTAKE_UPLOAD_MAX_BYTES = env.int("INTAKE_UPLOAD_MAX_BYTES", default=20_000_000)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],

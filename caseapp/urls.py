@@ -16,6 +16,7 @@ urlpatterns = [
     path("api/cases/", CaseListCreateApi.as_view(), name="api-cases"),
     path("api/shipment-events/", ShipmentEventRecordApi.as_view(), name="api-shipment-events"),
     path("api/shipments/<int:shipment_id>/delivery-check/", DeliveryCheckApi.as_view(), name="api-delivery-check"),
+    path("api/v1/webhooks/", include("intake.urls")),
     # anymail's tracking webhooks, e.g. /anymail/postmark/tracking/ (basic auth with ANYMAIL WEBHOOK_SECRET).
     path("anymail/", include("anymail.urls")),
     path("i18n/", include("django.conf.urls.i18n")),

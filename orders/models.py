@@ -1,5 +1,6 @@
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from caseapp.money import CurrencyField, MoneyField, currency_check, validate_non_negative
 
@@ -17,6 +18,10 @@ class OrderStatus(models.TextChoices):
     DELIVERED = "delivered", "Delivered"
     CANCELLED = "cancelled", "Cancelled"
     RETURNED = "returned", "Returned"
+    # What a shop's own system says of the money, kept as it says it (imports and webhooks, intake/).
+    PARTIALLY_REFUNDED = "partly_refunded", _("Partially refunded")
+    REFUNDED = "refunded", _("Refunded")
+    VOIDED = "voided", _("Voided")
 
 
 class Order(models.Model):
@@ -27,7 +32,8 @@ class Order(models.Model):
     shipping_amount = MoneyField(default=0, validators=[validate_non_negative])
     total = MoneyField(
         validators=[validate_non_negative],
-        help_text="Lines plus shipping; set by orders.services.order_create and checked against the lines.",
+        help_text="Lines plus shipping (orders.services.order_create), or the total the shop's own system stated "
+                  "(order_upsert: it knows its taxes and discounts).",
     )
     payment_method = models.CharField(max_length=16, choices=PaymentMethod.choices)
     cod_quoted_amount = MoneyField(
@@ -40,7 +46,14 @@ class Order(models.Model):
     is_non_refundable = models.BooleanField(default=False)
     is_special_order = models.BooleanField(default=False)
     sold_by = models.CharField(max_length=120, blank=True, help_text="Who sold it, e.g. a regional VP.")
-    status = models.CharField(max_length=12, choices=OrderStatus.choices, default=OrderStatus.PLACED)
+    status = models.CharField(max_length=16, choices=OrderStatus.choices, default=OrderStatus.PLACED)
+    tax_amount = MoneyField(default=0, validators=[validate_non_negative], help_text="Taxes as the shop stated them.")
+    discount_amount = MoneyField(default=0, validators=[validate_non_negative])
+    shipping_name = models.CharField(max_length=200, blank=True)
+    shipping_street = models.CharField(max_length=300, blank=True)
+    shipping_city = models.CharField(max_length=120, blank=True)
+    shipping_postcode = models.CharField(max_length=20, blank=True)
+    shipping_country = models.CharField(max_length=2, blank=True, help_text="ISO 3166-1 alpha-2, e.g. RO")
 
     class Meta:
         ordering = ["-placed_at", "id"]
@@ -50,6 +63,8 @@ class Order(models.Model):
         constraints = [
             models.CheckConstraint(condition=models.Q(total__gte=0), name="order_total_not_negative"),
             models.CheckConstraint(condition=models.Q(shipping_amount__gte=0), name="order_shipping_not_negative"),
+            models.CheckConstraint(condition=models.Q(tax_amount__gte=0), name="order_tax_not_negative"),
+            models.CheckConstraint(condition=models.Q(discount_amount__gte=0), name="order_discount_not_negative"),
             models.CheckConstraint(
                 condition=models.Q(cod_quoted_amount__isnull=True) | models.Q(cod_quoted_amount__gte=0),
                 name="order_cod_quote_not_negative",
