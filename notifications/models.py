@@ -3,14 +3,15 @@
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 
 class MessageStatus(models.TextChoices):
-    QUEUED = "queued", "Queued"
-    SENT = "sent", "Sent"
-    FAILED = "failed", "Failed"
-    DELIVERED = "delivered", "Delivered"
-    BOUNCED = "bounced", "Bounced"
+    QUEUED = "queued", _("Queued")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed")
+    DELIVERED = "delivered", _("Delivered")
+    BOUNCED = "bounced", _("Bounced")
 
 
 class Message(models.Model):
@@ -55,10 +56,10 @@ class Message(models.Model):
 
 
 class DetectionKind(models.TextChoices):
-    LATE_SHIPMENT = "late_shipment", "Late or at-risk shipment"
-    DATE_CRITICAL = "date_critical", "Date-critical order at risk"
-    COD_MISMATCH = "cod_mismatch", "COD amount differs from the quote"
-    NOT_COLLECTED = "not_collected", "COD parcel not collected"
+    LATE_SHIPMENT = "late_shipment", _("Late or at-risk shipment")
+    DATE_CRITICAL = "date_critical", _("Date-critical order at risk")
+    COD_MISMATCH = "cod_mismatch", _("COD amount differs from the quote")
+    NOT_COLLECTED = "not_collected", _("COD parcel not collected")
 
 
 class Detection(models.Model):

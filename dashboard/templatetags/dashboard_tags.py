@@ -2,6 +2,7 @@ from django import template
 from django.utils import timezone
 from django.utils.html import format_html
 
+from caseapp import formatting
 from dashboard import timefmt
 
 register = template.Library()
@@ -92,6 +93,35 @@ def budget_label(value):
 
 @register.filter
 def money(amount, currency=""):
-    if amount is None:
-        return ""
-    return f"{amount:,.2f} {currency}".strip()
+    """An amount in the reader's language: "1,200.00 RUB", "1 200,00 RUB", "150,00 RON"."""
+    return formatting.money(amount, currency)
+
+
+@register.filter
+def rationale(item):
+    """A remedy's or a proposal's rationale in the reader's language (policies.rationale), from its data."""
+    from policies.rationale import rationale_render
+
+    data = getattr(item, "rationale_data", None)
+    if data is None:
+        data = getattr(item, "explanation", None)
+    return rationale_render(data, fallback=getattr(item, "rationale", ""))
+
+
+@register.filter
+def date_long(value):
+    """"5 December 2026" in the reader's language ("5 decembrie 2026", "5 dicembre 2026")."""
+    return formatting.date_long(value)
+
+
+@register.filter
+def years(value):
+    return formatting.years(value)
+
+
+@register.filter
+def choice_label(code, choices):
+    """A code's translated label: {{ ev.code|choice_label:"tracking" }}."""
+    from caseapp.labels import CHOICES
+
+    return formatting.label(CHOICES[choices], code) if choices in CHOICES else formatting.label_text(code)
