@@ -55,6 +55,17 @@ class Message(models.Model):
         return f"{self.template} to {self.recipient} ({self.status})"
 
 
+class LateReason(models.TextChoices):
+    """Why the shipment scan found a parcel late or at risk (shipment_late_reasons), as words for people."""
+
+    ESTIMATED_AFTER_PROMISED = "estimated_after_promised", _("the courier's estimate is after the promised date")
+    PROMISED_DATE_PASSED = "promised_date_passed", _("the promised date has passed")
+    COURIER_DELAYED = "courier_delayed", _("the courier reports a delay")
+    COURIER_REFUSED = "courier_refused", _("the courier refused the parcel")
+    NO_TRACKING_EVENT = "no_tracking_event", _("no news from the courier")
+    NOT_HANDED_OVER = "date_critical_not_handed_over", _("not handed over to the courier yet")
+
+
 class DetectionKind(models.TextChoices):
     LATE_SHIPMENT = "late_shipment", _("Late or at-risk shipment")
     DATE_CRITICAL = "date_critical", _("Date-critical order at risk")

@@ -16,11 +16,13 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Max
 from django.utils import timezone, translation
+from django.utils.translation import gettext_noop
 
 from caseapp.money import to_money, validate_currency
 from caseapp.roles import is_agent, is_manager
 from cases.models import Case, CaseEventKind
 from cases.services import case_event_append, promise_record
+from cases.timeline import say
 from orders.models import Courier
 from orders.services import order_cancel, shipment_create
 from vouchers.services import voucher_extend, voucher_issue
@@ -134,13 +136,14 @@ def case_proposals(*, case: Case, today=None, only_new: bool = False) -> list[Pr
 # --- Remedies ------------------------------------------------------------------------------------------------
 
 
-def _timeline(remedy: Remedy, kind: str, actor, text: str) -> None:
+def _timeline(remedy: Remedy, kind: str, actor, text: str, said: dict | None = None) -> None:
+    extra = {"say": said} if said else {}
     case_event_append(
         case=remedy.case, kind=kind, actor=actor, text=text,
         data={"remedy_id": remedy.pk, "kind": remedy.kind, "amount": str(remedy.amount),
               "currency": remedy.currency, "budget": remedy.budget, "rule_id": remedy.rule_id,
               "policy_version": remedy.policy_version.number if remedy.policy_version_id else None,
-              "status": remedy.status, "explanation": remedy.rationale_data},
+              "status": remedy.status, "explanation": remedy.rationale_data, **extra},
     )
 
 
@@ -300,7 +303,8 @@ def remedy_approve(*, remedy: Remedy, by) -> Remedy:
     remedy.decided_by = by
     remedy.decided_at = timezone.now()
     remedy.save(update_fields=["status", "decided_by", "decided_at"])
-    _timeline(remedy, CaseEventKind.REMEDY_APPROVED, by, f"Approved by {by.get_username()}")
+    _timeline(remedy, CaseEventKind.REMEDY_APPROVED, by, f"Approved by {by.get_username()}",
+              said=say(gettext_noop("Approved by %(name)s"), name=by.get_username()))
     _perform(remedy, by)
     _timeline(remedy, CaseEventKind.REMEDY_APPLIED, by, remedy.rationale)
     return remedy
@@ -321,7 +325,8 @@ def remedy_reject(*, remedy: Remedy, by, reason: str) -> Remedy:
     remedy.decided_at = timezone.now()
     remedy.decision_reason = reason
     remedy.save(update_fields=["status", "decided_by", "decided_at", "decision_reason"])
-    _timeline(remedy, CaseEventKind.REMEDY_REJECTED, by, f"Rejected by {by.get_username()}: {reason}")
+    _timeline(remedy, CaseEventKind.REMEDY_REJECTED, by, f"Rejected by {by.get_username()}: {reason}",
+              said=say(gettext_noop("Rejected by %(name)s: %(reason)s"), name=by.get_username(), reason=reason))
     return remedy
 
 

@@ -125,3 +125,11 @@ def choice_label(code, choices):
     from caseapp.labels import CHOICES
 
     return formatting.label(CHOICES[choices], code) if choices in CHOICES else formatting.label_text(code)
+
+
+@register.filter
+def event_text(event):
+    """A timeline event's text in the reader's language (cases.timeline)."""
+    from cases.timeline import event_text as render
+
+    return render(event)
