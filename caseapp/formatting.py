@@ -10,7 +10,7 @@ from decimal import Decimal
 from functools import lru_cache
 
 from babel import Locale, UnknownLocaleError
-from babel.dates import format_date, format_datetime
+from babel.dates import format_date, format_datetime, format_skeleton, format_time
 from babel.numbers import format_currency, format_decimal
 from django.utils import timezone, translation
 from django.utils.translation import gettext, ngettext
@@ -36,6 +36,21 @@ def money(amount, currency: str) -> str:
         return ""
     return format_currency(Decimal(str(amount)), currency or "XXX", format=MONEY_PATTERN, locale=current_locale(),
                            currency_digits=False)
+
+
+def decimal2(value) -> str:
+    """A number with two decimals in the reader's language ("1 200,00")."""
+    return "" if value is None else format_decimal(value, format="#,##0.00", locale=current_locale())
+
+
+def datetime_brief(value: datetime | None) -> str:
+    """Day, month and time without the year, e.g. "Dec 2, 8:05 AM", "2 dec., 08:05", "2 дек., 08:05"."""
+    if not value:
+        return ""
+    if timezone.is_aware(value):
+        value = timezone.localtime(value)
+    locale = current_locale()
+    return f"{format_skeleton('MMMd', value, locale=locale)}, {format_time(value, 'short', locale=locale)}"
 
 
 def number(value) -> str:

@@ -38,8 +38,9 @@ def when(value, fmt="Y-m-d H:i"):
     from django.utils.dateformat import format as date_format
 
     local = timezone.localtime(value)
+    shown = formatting.datetime_brief(value) if fmt == "d M H:i" else date_format(local, fmt)
     return format_html('<time datetime="{}" title="{}">{}</time>', value.isoformat(),
-                       date_format(local, "Y-m-d H:i T"), date_format(local, fmt))
+                       date_format(local, "Y-m-d H:i T"), shown)
 
 
 @register.simple_tag
