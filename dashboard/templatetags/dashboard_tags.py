@@ -56,7 +56,7 @@ def due_badge(value, done=None):
         '<span class="clock {}" title="{}">{}{}</span>',
         "clock-overdue" if overdue else "clock-ok",
         timezone.localtime(value).strftime("%Y-%m-%d %H:%M %Z"),
-        "⚠ " if overdue else "",
+        "⚠\u00a0" if overdue else "",
         timefmt.due_phrase(value),
     )
 
