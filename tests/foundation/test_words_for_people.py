@@ -255,3 +255,11 @@ def test_the_queue_never_shows_none_for_resolved_and_closed(client, agent):
         client.cookies["django_language"] = language
         html = client.get(reverse("dashboard:queue")).content.decode()
         assert "(None)" not in html
+
+
+@pytest.mark.django_db
+def test_the_report_period_writes_romanian_months_in_lower_case(client, manager):
+    client.force_login(manager)
+    client.cookies["django_language"] = "ro"
+    html = client.get(reverse("dashboard:remedy_report"), {"date_from": "2026-12-05", "date_to": "2026-12-06"})
+    assert "între 5 decembrie 2026 și 6 decembrie 2026" in html.content.decode()
