@@ -134,3 +134,13 @@ def event_text(event):
     from cases.timeline import event_text as render
 
     return render(event)
+
+
+@register.filter
+def rationales(explanations):
+    """A replay's rationales in the reader's language, or "no remedy"."""
+    from django.utils.translation import gettext
+
+    from policies.rationale import rationale_render
+
+    return " | ".join(rationale_render(data) for data in explanations or []) or gettext("no remedy")

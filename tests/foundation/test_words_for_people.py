@@ -263,3 +263,12 @@ def test_the_report_period_writes_romanian_months_in_lower_case(client, manager)
     client.cookies["django_language"] = "ro"
     html = client.get(reverse("dashboard:remedy_report"), {"date_from": "2026-12-05", "date_to": "2026-12-06"})
     assert "între 5 decembrie 2026 și 6 decembrie 2026" in html.content.decode()
+
+
+def test_a_replays_rationales_read_in_the_readers_language():
+    from dashboard.templatetags.dashboard_tags import rationales
+
+    (proposal,) = evaluate(DEFAULT, elena_facts())
+    with translation.override("it"):
+        assert "proroga di 30 giorni" in rationales([proposal.explanation])
+        assert rationales([]) != "no remedy"
