@@ -43,18 +43,19 @@ STORY_EMAILS = ("elena.popescu@mail.example", "dmitri.sokolov@mail.example", "ol
 # Words a language writes as English does (checked by hand): not untranslated.
 SAME_IN = {
     "ro": {"Marketing", "Total", "Manager", "Status", "Email", "Admin", "Agent", "Text", "Cost", "Document",
-           "min"},
+           "min", "Web"},
     "ru": set(),
-    "it": {"Marketing", "Manager", "Email", "Admin", "Budget", "Password", "min"},
+    "it": {"Marketing", "Manager", "Email", "Admin", "Budget", "Password", "min", "Web"},
 }
 WORD = re.compile(r"[^\W\d_]{3,}")
 CODE = re.compile(r"\b[a-z]+_[a-z_]+\b")
 
 
 class _Text(HTMLParser):
-    """The visible text nodes of a page (not scripts, styles, SVG titles or the hidden descriptions)."""
+    """The visible text nodes of a page, select options included (not scripts, styles, SVG titles and
+    descriptions, code blocks such as a policy's document, or what a person typed into a text area)."""
 
-    SKIP = {"script", "style", "title", "desc", "option", "textarea", "pre", "code"}
+    SKIP = {"script", "style", "title", "desc", "textarea", "pre", "code"}
 
     def __init__(self):
         super().__init__()
