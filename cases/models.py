@@ -6,33 +6,33 @@ from django.utils.translation import gettext_lazy as _
 
 
 class CaseCategory(models.TextChoices):
-    VOUCHER_EXPIRED = "voucher_expired", "Voucher expired"
-    LATE_DELIVERY = "late_delivery", "Late delivery"
-    LOST_PARCEL = "lost_parcel", "Lost parcel"
-    WRONG_ITEM = "wrong_item", "Wrong item"
-    INCOMPLETE_ORDER = "incomplete_order", "Incomplete order"
-    DEFECTIVE_ITEM = "defective_item", "Defective item"
-    COD_MISMATCH = "cod_mismatch", "COD mismatch"
-    NOT_COLLECTED = "not_collected", "Not collected"
-    BROKEN_PROMISE = "broken_promise", "Broken promise"
-    OTHER = "other", "Other"
+    VOUCHER_EXPIRED = "voucher_expired", _("Voucher expired")
+    LATE_DELIVERY = "late_delivery", _("Late delivery")
+    LOST_PARCEL = "lost_parcel", _("Lost parcel")
+    WRONG_ITEM = "wrong_item", _("Wrong item")
+    INCOMPLETE_ORDER = "incomplete_order", _("Incomplete order")
+    DEFECTIVE_ITEM = "defective_item", _("Defective item")
+    COD_MISMATCH = "cod_mismatch", _("COD mismatch")
+    NOT_COLLECTED = "not_collected", _("Not collected")
+    BROKEN_PROMISE = "broken_promise", _("Broken promise")
+    OTHER = "other", _("Other")
 
 
 class CaseChannel(models.TextChoices):
-    EMAIL = "email", "Email"
-    PHONE = "phone", "Phone"
-    COUNTER = "counter", "Counter"
-    WEB = "web", "Web"
-    SYSTEM = "system", "Detected by the system"
+    EMAIL = "email", _("Email")
+    PHONE = "phone", _("Phone")
+    COUNTER = "counter", _("Counter")
+    WEB = "web", _("Web")
+    SYSTEM = "system", _("Detected by the system")
 
 
 class CaseStatus(models.TextChoices):
-    NEW = "new", "New"
-    OPEN = "open", "Open"
-    WAITING_ON_SHOP = "waiting_on_shop", "Waiting on shop"
-    WAITING_ON_CUSTOMER = "waiting_on_customer", "Waiting on customer"
-    RESOLVED = "resolved", "Resolved"
-    CLOSED = "closed", "Closed"
+    NEW = "new", _("New")
+    OPEN = "open", _("Open")
+    WAITING_ON_SHOP = "waiting_on_shop", _("Waiting on shop")
+    WAITING_ON_CUSTOMER = "waiting_on_customer", _("Waiting on customer")
+    RESOLVED = "resolved", _("Resolved")
+    CLOSED = "closed", _("Closed")
 
 
 OPEN_STATUSES = (CaseStatus.NEW, CaseStatus.OPEN, CaseStatus.WAITING_ON_SHOP, CaseStatus.WAITING_ON_CUSTOMER)
@@ -116,22 +116,22 @@ class Case(models.Model):
 
 
 class CaseEventKind(models.TextChoices):
-    CREATED = "created", "Case opened"
-    NOTE = "note", "Note"
-    EMAIL_IN = "email_in", "Email received"
-    EMAIL_OUT = "email_out", "Email sent"
-    CALL = "call", "Call"
-    STATUS_CHANGED = "status_changed", "Status changed"
-    OWNER_CHANGED = "owner_changed", "Owner changed"
-    PROMISE_MADE = "promise_made", "Promise made"
-    PROMISE_KEPT = "promise_kept", "Promise kept"
-    PROMISE_BROKEN = "promise_broken", "Promise broken"
-    REMEDY_PROPOSED = "remedy_proposed", "Remedy proposed"
-    REMEDY_APPLIED = "remedy_applied", "Remedy applied"
-    REMEDY_APPROVED = "remedy_approved", "Remedy approved"
-    REMEDY_REJECTED = "remedy_rejected", "Remedy rejected"
-    DETECTED = "detected", "Detected by the system"
-    NOTIFICATION_FAILED = "notification_failed", "Notification failed"
+    CREATED = "created", _("Case opened")
+    NOTE = "note", _("Note")
+    EMAIL_IN = "email_in", _("Email received")
+    EMAIL_OUT = "email_out", _("Email sent")
+    CALL = "call", _("Call")
+    STATUS_CHANGED = "status_changed", _("Status changed")
+    OWNER_CHANGED = "owner_changed", _("Owner changed")
+    PROMISE_MADE = "promise_made", _("Promise made")
+    PROMISE_KEPT = "promise_kept", _("Promise kept")
+    PROMISE_BROKEN = "promise_broken", _("Promise broken")
+    REMEDY_PROPOSED = "remedy_proposed", _("Remedy proposed")
+    REMEDY_APPLIED = "remedy_applied", _("Remedy applied")
+    REMEDY_APPROVED = "remedy_approved", _("Remedy approved")
+    REMEDY_REJECTED = "remedy_rejected", _("Remedy rejected")
+    DETECTED = "detected", _("Detected by the system")
+    NOTIFICATION_FAILED = "notification_failed", _("Notification failed")
 
 
 class AppendOnlyQuerySet(models.QuerySet):
@@ -181,9 +181,9 @@ class CaseEvent(models.Model):
 
 
 class PromiseStatus(models.TextChoices):
-    OPEN = "open", "Open"
-    KEPT = "kept", "Kept"
-    BROKEN = "broken", "Broken"
+    OPEN = "open", _("Open")
+    KEPT = "kept", _("Kept")
+    BROKEN = "broken", _("Broken")
 
 
 class Promise(models.Model):

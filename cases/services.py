@@ -7,10 +7,12 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 from caseapp import permissions
 
 from .models import OPEN_STATUSES, Case, CaseEvent, CaseEventKind, CaseStatus, Promise, PromiseStatus
+from .timeline import say
 
 
 def case_event_append(*, case: Case, kind: str, text: str = "", actor=None, data: dict | None = None,
@@ -192,10 +194,12 @@ def promise_record(
     promise.full_clean()
     promise.save()
     maker = made_by_name or (made_by.get_username() if made_by else "")
+    said = say(gettext_noop("%(maker)s promised: %(promise)s (due %(due)s)"), maker=maker,
+               promise=promise.description, due={"datetime": due_at.isoformat()})
     case_event_append(
         case=case, kind=CaseEventKind.PROMISE_MADE, actor=made_by,
         text=f"{maker} promised: {promise.description} (due {timezone.localtime(due_at):%Y-%m-%d %H:%M})",
-        data={"promise_id": promise.pk, "owner": owner.get_username(), "due_at": due_at.isoformat()},
+        data={"promise_id": promise.pk, "owner": owner.get_username(), "due_at": due_at.isoformat(), "say": said},
         occurred_at=promise.made_at,  # a promise recorded later stands on the timeline when it was made
     )
     return promise

@@ -5,6 +5,8 @@ from decimal import Decimal
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
+from caseapp import formatting
+
 PALETTE = ("#3b6ea8", "#6a9a5b", "#c08a3e", "#8a5fa8", "#4f9a9a", "#b85c5c", "#7a7a7a")
 
 
@@ -21,15 +23,36 @@ def _svg_open(*, title: str, rows, unit: str, chart_id: str, width: int, height)
     ]
 
 def _fmt(value) -> str:
+    """A value in the reader's language (Babel): "1,200.00", "1 200,00", "1.200,00"."""
     if isinstance(value, Decimal):
-        return f"{value:,.2f}"
-    return f"{value:,}"
+        return formatting.decimal2(value)
+    return formatting.number(value)
+
+
+LABEL_LINE_CHARS = 24  # what fits in the label column on one line
+
+
+def _label_lines(label: str) -> list[str]:
+    """A bar's label on at most two lines, broken between words; a label still too long ends in "…" (the full
+    label is in the bar's <title>)."""
+    words, lines, line = label.split(), [], ""
+    for word in words:
+        candidate = f"{line} {word}".strip()
+        if len(candidate) <= LABEL_LINE_CHARS or not line:
+            line = candidate
+        else:
+            lines.append(line)
+            line = word
+    lines.append(line)
+    if len(lines) > 2:
+        lines = [lines[0], " ".join(lines[1:])]
+    return [text if len(text) <= LABEL_LINE_CHARS else text[:LABEL_LINE_CHARS - 1] + "…" for text in lines]
 
 
 def bar_chart(*, title: str, rows: list[tuple[str, Decimal | int]], unit: str = "", chart_id: str = "chart",
               width: int = 460) -> str:
     """Horizontal bars, one per (label, value), longest first as given."""
-    bar_height, gap, label_width, value_width = 22, 8, 178, 112
+    bar_height, gap, label_width, value_width = 24, 10, 178, 112
     height = max(len(rows), 1) * (bar_height + gap) + 36
     top = max((value for _, value in rows), default=0) or 1
     plot = width - label_width - value_width
@@ -40,9 +63,12 @@ def bar_chart(*, title: str, rows: list[tuple[str, Decimal | int]], unit: str = 
         y = 28 + index * (bar_height + gap)
         length = max(int(plot * float(value) / float(top)), 1) if value else 0
         colour = PALETTE[index % len(PALETTE)]
+        lines = _label_lines(label)
+        first_y = y + 16 if len(lines) == 1 else y + 10
+        spans = "".join(f'<tspan x="{label_width - 8}" y="{first_y + 12 * n}">{escape(text)}</tspan>'
+                        for n, text in enumerate(lines))
         parts.append(
-            f'<text x="{label_width - 8}" y="{y + 15}" text-anchor="end" class="chart-label">'
-            f"{escape(label[:24])}</text>"
+            f'<text text-anchor="end" class="chart-label"><title>{escape(label)}</title>{spans}</text>'
             f'<rect x="{label_width}" y="{y}" width="{length}" height="{bar_height}" rx="3" fill="{colour}"/>'
             f'<text x="{label_width + length + 6}" y="{y + 15}" class="chart-value">'
             f"{escape(_fmt(value))} {escape(unit)}</text>"

@@ -30,7 +30,7 @@ def case_reply_send(*, case: Case, text: str, by, nonce: str):
     customer = case.customer
     message, created = message_queue(
         recipient=customer.email, template=AGENT_REPLY, idempotency_key=f"case-{case.pk}/reply/{nonce.strip()}",
-        context={"customer_name": customer.name, "case_number": case.pk, "case_subject": case.subject,
+        context={"customer_name": customer.name, "case_number": case.pk,
                  "reply_text": text, "agent_name": by.get_full_name() or by.get_username()},
         language=customer.preferred_language, time_zone=customer.time_zone, case=case,
     )

@@ -7,15 +7,15 @@ from django.utils.translation import gettext_lazy as _
 
 
 class MessageStatus(models.TextChoices):
-    QUEUED = "queued", "Queued"
+    QUEUED = "queued", _("Queued")
     # committed before the provider is contacted: a crash leaves the row here, never back in "queued"
     SENDING = "sending", _("Sending")
     # the provider may or may not have accepted it (worker killed, no answer): held for a person to decide
     IN_DOUBT = "in_doubt", _("Sent? Not confirmed")
-    SENT = "sent", "Sent"
-    FAILED = "failed", "Failed"
-    DELIVERED = "delivered", "Delivered"
-    BOUNCED = "bounced", "Bounced"
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed")
+    DELIVERED = "delivered", _("Delivered")
+    BOUNCED = "bounced", _("Bounced")
 
 
 class Message(models.Model):
@@ -69,11 +69,22 @@ class Message(models.Model):
         return f"{self.template} to {self.recipient} ({self.status})"
 
 
+class LateReason(models.TextChoices):
+    """Why the shipment scan found a parcel late or at risk (shipment_late_reasons), as words for people."""
+
+    ESTIMATED_AFTER_PROMISED = "estimated_after_promised", _("the courier's estimate is after the promised date")
+    PROMISED_DATE_PASSED = "promised_date_passed", _("the promised date has passed")
+    COURIER_DELAYED = "courier_delayed", _("the courier reports a delay")
+    COURIER_REFUSED = "courier_refused", _("the courier refused the parcel")
+    NO_TRACKING_EVENT = "no_tracking_event", _("no news from the courier")
+    NOT_HANDED_OVER = "date_critical_not_handed_over", _("not handed over to the courier yet")
+
+
 class DetectionKind(models.TextChoices):
-    LATE_SHIPMENT = "late_shipment", "Late or at-risk shipment"
-    DATE_CRITICAL = "date_critical", "Date-critical order at risk"
-    COD_MISMATCH = "cod_mismatch", "COD amount differs from the quote"
-    NOT_COLLECTED = "not_collected", "COD parcel not collected"
+    LATE_SHIPMENT = "late_shipment", _("Late or at-risk shipment")
+    DATE_CRITICAL = "date_critical", _("Date-critical order at risk")
+    COD_MISMATCH = "cod_mismatch", _("COD amount differs from the quote")
+    NOT_COLLECTED = "not_collected", _("COD parcel not collected")
 
 
 class Detection(models.Model):

@@ -6,18 +6,18 @@ from caseapp.money import CurrencyField, MoneyField, currency_check, validate_no
 
 
 class PaymentMethod(models.TextChoices):
-    CARD = "card", "Card"
-    CASH_ON_DELIVERY = "cod", "Cash on delivery"
-    BANK_TRANSFER = "bank_transfer", "Bank transfer"
+    CARD = "card", _("Card")
+    CASH_ON_DELIVERY = "cod", _("Cash on delivery")
+    BANK_TRANSFER = "bank_transfer", _("Bank transfer")
 
 
 class OrderStatus(models.TextChoices):
-    PLACED = "placed", "Placed"
-    PAID = "paid", "Paid"
-    SHIPPED = "shipped", "Shipped"
-    DELIVERED = "delivered", "Delivered"
-    CANCELLED = "cancelled", "Cancelled"
-    RETURNED = "returned", "Returned"
+    PLACED = "placed", _("Placed")
+    PAID = "paid", _("Paid")
+    SHIPPED = "shipped", _("Shipped")
+    DELIVERED = "delivered", _("Delivered")
+    CANCELLED = "cancelled", _("Cancelled")
+    RETURNED = "returned", _("Returned")
     # What a shop's own system says of the money, kept as it says it (imports and webhooks, intake/).
     PARTIALLY_REFUNDED = "partly_refunded", _("Partially refunded")
     REFUNDED = "refunded", _("Refunded")
@@ -135,14 +135,33 @@ class Courier(models.Model):
 
 
 class ShipmentStatus(models.TextChoices):
-    CREATED = "created", "Created"
-    IN_TRANSIT = "in_transit", "In transit"
-    DELAYED = "delayed", "Delayed"
-    DELIVERED = "delivered", "Delivered"
-    LOST = "lost", "Lost"
-    RETURNED = "returned", "Returned"
-    REFUSED = "refused", "Refused"
-    NOT_COLLECTED = "not_collected", "Not collected"
+    CREATED = "created", _("Created")
+    IN_TRANSIT = "in_transit", _("In transit")
+    DELAYED = "delayed", _("Delayed")
+    DELIVERED = "delivered", _("Delivered")
+    LOST = "lost", _("Lost")
+    RETURNED = "returned", _("Returned")
+    REFUSED = "refused", _("Refused")
+    NOT_COLLECTED = "not_collected", _("Not collected")
+
+
+class TrackingEventCode(models.TextChoices):
+    """The courier event codes caseapp knows, with their labels (a courier may send others: they are kept as sent
+    and shown as words, see caseapp.formatting.label)."""
+
+    HANDED_OVER = "handed_over", _("Handed over to the courier")
+    PICKED_UP = "picked_up", _("Picked up")
+    IN_TRANSIT = "in_transit", _("In transit")
+    ARRIVED_AT_DEPOT = "arrived_at_depot", _("Arrived at the depot")
+    OUT_FOR_DELIVERY = "out_for_delivery", _("Out for delivery")
+    DELAYED = "delayed", _("Delayed")
+    DELIVERY_FAILED = "delivery_failed", _("Delivery attempt failed")
+    DELIVERED = "delivered", _("Delivered")
+    LOST = "lost", _("Lost")
+    RETURNED = "returned", _("Returned")
+    REFUSED = "refused", _("Refused")
+    NOT_COLLECTED = "not_collected", _("Not collected")
+    EXCEPTION = "exception", _("Problem reported by the courier")
 
 
 class Shipment(models.Model):

@@ -166,6 +166,8 @@ class ReplayDifference:
     active_outcome: list[tuple]   # the same under the active version
     rationale: str
     active_rationale: str
+    explanations: list[dict] = field(default_factory=list)         # the same as data, for the reader's language
+    active_explanations: list[dict] = field(default_factory=list)
 
 
 @dataclass
@@ -239,10 +241,12 @@ def _replay(version, date_from, date_to, max_differences) -> ReplayReport:
         if outcome != active_outcome:
             report.differing_cases += 1
             if len(report.differences) < max_differences:
+                explained, active_explained = evaluate(policy, facts), evaluate(active_policy, facts)
                 report.differences.append(ReplayDifference(
                     case_id=facts.case_id, arrived_on=facts.today, outcome=outcome, active_outcome=active_outcome,
-                    rationale=_explain(evaluate(policy, facts)),
-                    active_rationale=_explain(evaluate(active_policy, facts)),
+                    rationale=_explain(explained), active_rationale=_explain(active_explained),
+                    explanations=[p.explanation for p in explained],
+                    active_explanations=[p.explanation for p in active_explained],
                 ))
     report.remedies_by_kind = dict(sorted(kinds.items()))
     report.cost_by_currency = dict(sorted(cost.items()))

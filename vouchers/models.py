@@ -2,6 +2,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Cast
+from django.utils.translation import gettext_lazy as _
 
 from caseapp.money import CurrencyField, MoneyField, currency_check, validate_non_negative, validate_positive
 
@@ -25,11 +26,11 @@ class ValidityRule(models.Model):
 
 
 class VoucherStatus(models.TextChoices):
-    ACTIVE = "active", "Active"
-    REDEEMED = "redeemed", "Redeemed"
-    EXPIRED = "expired", "Expired"
-    EXTENDED = "extended", "Extended"
-    VOID = "void", "Void"
+    ACTIVE = "active", _("Active")
+    REDEEMED = "redeemed", _("Redeemed")
+    EXPIRED = "expired", _("Expired")
+    EXTENDED = "extended", _("Extended")
+    VOID = "void", _("Void")
 
 
 class Voucher(models.Model):
