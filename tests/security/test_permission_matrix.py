@@ -20,6 +20,7 @@ savepoint, rolled back after the test.
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+import yaml
 from django.conf import settings
 from django.db import transaction
 from django.middleware.csrf import CSRF_ALLOWED_CHARS
@@ -39,7 +41,7 @@ from cases.models import Case, CaseEvent, Promise
 from notifications.models import Message
 from orders.models import Order, Shipment, ShipmentEvent
 from policies.models import PolicyVersion, Remedy, RemedyStatus
-from policies.services import policy_version_create
+from policies.services import policy_version_activate, policy_version_create
 from tests.factories import (
     CaseFactory,
     CustomerFactory,
@@ -292,6 +294,13 @@ class World:
     new_version: PolicyVersion | None = None
 
 
+def _default_policy() -> PolicyVersion:
+    """The migration's default policy, when a transactional test before this module flushed it."""
+    document = yaml.safe_load((settings.BASE_DIR / "policies" / "default_policy.yaml").read_text(encoding="utf-8"))
+    version = policy_version_create(document=json.loads(json.dumps(document, default=str)), note="matrix")
+    return policy_version_activate(version=version)
+
+
 def _build_world() -> World:
     world = World()
     world.users = {
@@ -318,7 +327,7 @@ def _build_world() -> World:
         budget="customer_care", rule_id="matrix", rationale="For the matrix.", proposal_key="matrix/pending",
         status=RemedyStatus.PENDING_APPROVAL, needs_approval=True, proposed_by=world.users["alice"],
     )
-    world.active_version = PolicyVersion.objects.get(is_active=True)
+    world.active_version = PolicyVersion.objects.filter(is_active=True).first() or _default_policy()
     world.new_version = policy_version_create(document=world.active_version.document, note="matrix")
     return world
 
