@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import cases, managers, proposals, queue, reports
+from .views import cases, managers, proposals, queue, reports, staff
 
 app_name = "dashboard"
 
@@ -27,4 +27,6 @@ urlpatterns = [
     path("policies/<int:version_pk>/replay/", managers.policy_version_replay, name="policy_replay"),
     path("reports/remedies/", reports.remedy_report, name="remedy_report"),
     path("reports/remedies/<str:table>.csv", reports.remedy_report_csv, name="remedy_report_csv"),
+    path("staff/", staff.staff_list, name="staff"),
+    path("staff/<int:user_pk>/unlock/", staff.staff_unlock, name="staff_unlock"),
 ]
