@@ -45,14 +45,13 @@ MOMENT_JUST_ARRIVED = "just_arrived"  # nobody has answered yet, within the firs
 CASE_MOMENT_HOURS_AGO = {
     MOMENT_DONE: (7 * 24, 60 * 24),
     MOMENT_OVERDUE: (76, 110),  # past the 72-hour resolution time, but younger than Elena's story case
-    MOMENT_WORKED: (1, 28),  # younger than the stories', so those sit near the head of the queue
+    MOMENT_WORKED: (1, 16),  # younger than the stories', so those sit near the head of the queue
     MOMENT_FIRST_ANSWER_OVERDUE: (9, 14),
     MOMENT_JUST_ARRIVED: (0.1, 6),
 }
 CASE_MOMENTS = list(CASE_MOMENT_HOURS_AGO)
-MOMENT_WEIGHTS = [58, 3, 28, 3, 8]
-# A share of the generated customers hold a gift voucher; some expire within a reminder offset (30, 7, 1 days).
-VOUCHER_SHARE = 0.3
+MOMENT_WEIGHTS = [58, 2, 30, 2, 8]
+# Every third generated customer holds a gift voucher; most expire within a reminder offset (30, 7, 1 days).
 VOUCHER_DAYS_LEFT = [1, 5, 7, 12, 25, 30, 45, 75, 120, 160]
 
 
@@ -225,7 +224,7 @@ class Command(BaseCommand):
                              handed_over_at=_at(self.today - timedelta(days=19)),
                              estimated_delivery=self.today - timedelta(days=12))
         self.case(olga, "Parcel lost by the courier", category=CaseCategory.LOST_PARCEL, channel=CaseChannel.EMAIL,
-                  order=lost_order, shipment=lost, arrived_at=self.ago(days=2))
+                  order=lost_order, shipment=lost, arrived_at=self.ago(hours=30))
         pavel = self.customer("pavel.ivanov@mail.example", name="Pavel Ivanov", preferred_language="ru", country="RU",
                               time_zone="Europe/Moscow", customer_since=self.today - timedelta(days=30))
         cod_order = self.order("JW-COD-0003", customer=pavel, placed_at=_at(self.today - timedelta(days=15)),
@@ -237,7 +236,7 @@ class Command(BaseCommand):
                                     cod_amount="3900.00", handed_over_at=_at(self.today - timedelta(days=14)))
         self.case(pavel, "COD parcel not collected from the pick-up point", category=CaseCategory.NOT_COLLECTED,
                   channel=CaseChannel.SYSTEM, order=cod_order, shipment=uncollected,
-                  arrived_at=self.ago(hours=36), detection={"rule": "cod_not_collected"})
+                  arrived_at=self.ago(hours=26), detection={"rule": "cod_not_collected"})
 
     # --- 3. The rug (home store, United States) ---------------------------------------------------------
     def story_rug(self):
@@ -286,7 +285,7 @@ class Command(BaseCommand):
             self.order(f"BAK-MARCO-{i + 1:02d}", customer=marco, placed_at=_at(self.today - timedelta(days=30 + i * 60)),
                        currency="EUR", payment_method="card", status="delivered",
                        lines=[{"sku": "CATER", "name": "Catering tray", "quantity": 1, "unit_price": "420.00"}])
-        first = self.ago(hours=40)  # at the counter yesterday morning, and still nobody has answered her
+        first = self.ago(hours=18)  # at the counter yesterday, and still nobody has answered her
         self.case(giulia, "Cornetti order: one missing", category=CaseCategory.INCOMPLETE_ORDER,
                   channel=CaseChannel.COUNTER, arrived_at=first)
         self.case(marco, "Catering tray delivered late", category=CaseCategory.LATE_DELIVERY,
@@ -321,7 +320,7 @@ class Command(BaseCommand):
                       handed_over_at=_at(self.today - timedelta(days=7)),
                       delivered_at=_at(self.today - timedelta(days=2), 12))
         self.case(cristina, "Order arrived incomplete: plates missing", category=CaseCategory.INCOMPLETE_ORDER,
-                  channel=CaseChannel.EMAIL, order=wrong, arrived_at=self.ago(hours=30))
+                  channel=CaseChannel.EMAIL, order=wrong, arrived_at=self.ago(hours=22))
 
     # --- generated customers ---------------------------------------------------------------------------
     def seed_generated(self, *, size, seed):
@@ -349,7 +348,8 @@ class Command(BaseCommand):
                      rng.random()) for _ in range(n_orders)]
             case_plan = [(rng.choices(categories, weights)[0], rng.random(), rng.choices(CASE_MOMENTS, MOMENT_WEIGHTS)[0],
                           rng.random()) for _ in range(n_cases)]
-            voucher_days_left = rng.choice(VOUCHER_DAYS_LEFT) if rng.random() < VOUCHER_SHARE else None
+            # every third customer holds a voucher, expiring in turn 1, 5, 7, 12, 25, 30 ... days from today
+            voucher_days_left = VOUCHER_DAYS_LEFT[(i // 3) % len(VOUCHER_DAYS_LEFT)] if i % 3 == 0 else None
             with transaction.atomic():
                 self._generate_customer(i, email, rng, first_names, last_names, lang, country, currency, tz, tenure,
                                         plan, case_plan, couriers)
