@@ -1,4 +1,5 @@
-"""Show times in the user's own time zone: the browser reports it in the "tz" cookie (static/dashboard/app.js)."""
+"""Show times in the user's own time zone: the browser reports it in the "tz" cookie (static/dashboard/app.js).
+And keep signed-in pages out of the browser's cache (NoStoreForSignedInMiddleware)."""
 
 import zoneinfo
 from urllib.parse import unquote

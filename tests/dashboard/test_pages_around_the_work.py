@@ -188,3 +188,25 @@ def test_staff_page_is_translated(manager_client, agent, settings):
     html = manager_client.get(reverse("dashboard:staff")).content.decode()
     # then
     assert "Сотрудники" in html and "Заблокирован" in html and "Разблокировать" in html
+
+
+# --- form errors keep what was typed --------------------------------------------------------------------------------
+
+def test_an_override_refused_by_the_service_keeps_what_the_manager_typed(manager_client):
+    # given a case about an order in USD
+    from tests.factories import OrderFactory
+
+    order = OrderFactory(currency="USD")
+    case = CaseFactory(customer=order.customer, order=order)
+    # when the manager's override names another currency
+    response = manager_client.post(reverse("dashboard:case_override", args=[case.pk]), {
+        "kind": "free_item", "budget": "customer_care", "amount": "410.00", "currency": "EUR",
+        "reason": "The general manager gives the rug for free.",
+    })
+    # then the page comes back with the error on the field and everything typed still in the form
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert "This case is in USD, not EUR." in html
+    assert "The general manager gives the rug for free.</textarea>" in html
+    assert 'value="410.00"' in html
+    assert case.remedies.count() == 0
