@@ -13,8 +13,7 @@ from django.conf import settings
 from django.db import connection
 from django.db.models import CharField, Count, F, Sum, Value
 from django.db.models.functions import Coalesce, TruncMonth
-from django.utils import timezone
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext
 
 from cases.models import CaseCategory

@@ -1,7 +1,6 @@
 """The staff list: managers see every agent and manager, who is locked out of logging in, and unlock them."""
 
 from django.contrib import messages
-from django.contrib.auth import get_user_model
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
