@@ -69,15 +69,21 @@ def test_404_is_a_friendly_page_with_the_header_and_a_way_back(agent_client):
     assert 'id="error-page"' in html
 
 
-def test_403_is_a_friendly_page_and_logs_one_line_without_a_traceback(agent_client, caplog):
+def test_403_is_a_friendly_page(agent_client):
     # when an agent opens a manager's page
-    with caplog.at_level(logging.WARNING, logger="django.request"):
-        response = agent_client.get(reverse("dashboard:approvals"))
-    # then a page in the dashboard's frame says so
+    response = agent_client.get(reverse("dashboard:approvals"))
+    # then a page in the dashboard's frame says so, with a way back
     html = response.content.decode()
     assert response.status_code == 403
     assert "You may not open this page" in html and 'class="top"' in html
-    # and the log has the one line, not a traceback
+    assert reverse("dashboard:queue") in html
+
+
+def test_an_ordinary_403_is_logged_in_one_line_without_a_traceback(agent_client, caplog):
+    # when an agent opens a manager's page
+    with caplog.at_level(logging.WARNING, logger="django.request"):
+        agent_client.get(reverse("dashboard:approvals"))
+    # then the log has the one line, not a traceback
     [record] = [r for r in caplog.records if r.name == "django.request"]
     assert "Forbidden" in record.getMessage()
     assert record.exc_info is None and not record.exc_text
