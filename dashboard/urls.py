@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import cases, imports, managers, proposals, queue, reports, settings
+from .views import cases, imports, managers, proposals, queue, reports, settings, staff
 
 app_name = "dashboard"
 
@@ -29,4 +29,6 @@ urlpatterns = [
     path("settings/", settings.staff_settings, name="staff_settings"),
     path("reports/remedies/<str:table>.csv", reports.remedy_report_csv, name="remedy_report_csv"),
     path("imports/orders/", imports.order_import, name="order_import"),
+    path("staff/", staff.staff_list, name="staff"),
+    path("staff/<int:user_pk>/unlock/", staff.staff_unlock, name="staff_unlock"),
 ]

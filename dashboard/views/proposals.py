@@ -109,7 +109,7 @@ def proposal_apply(request, pk):
 @manager_required
 def case_override(request, pk):
     case = get_object_or_404(Case.objects.select_related("customer", "order", "voucher"), pk=pk)
-    form = OverrideForm(request.POST)
+    form = OverrideForm(request.POST, case=case)
     if not form.is_valid():
         from .cases import case_context  # the case page module imports this one
 
@@ -122,9 +122,16 @@ def case_override(request, pk):
             currency=data["currency"] or None, budget=data["budget"],
             parameters={"action": "cancel_order"} if data.get("cancel_order") else None,
         )
-    except ValidationError as error:
+    except ValidationError as error:  # shown on the form, with what the manager typed
+        from .cases import case_context
+
         messages.error(request, " ".join(error.messages))
-        return redirect("dashboard:case", pk=case.pk)
+        if hasattr(error, "error_dict"):
+            for field, errors in error.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+        else:
+            form.add_error(None, error.messages)
+        return render(request, "dashboard/case.html", case_context(request, case, override_form=form), status=400)
     if remedy.parameters.get("order_status") == "cancelled":
         messages.success(request, _("Override recorded, with its reason; the order is cancelled."))
     else:
