@@ -137,13 +137,14 @@ class StatusForm(forms.Form):
 class DeliveryCheckForm(forms.Form):
     """What the customer received, line by line of the order (quantity and the style, colour or size)."""
 
-    shipment = forms.ModelChoiceField(label=_("Shipment"), queryset=None)
+    shipment = forms.TypedChoiceField(label=_("Shipment"), coerce=int)
 
-    def __init__(self, *args, order, **kwargs):
+    def __init__(self, *args, order_lines, shipments, **kwargs):
         super().__init__(*args, **kwargs)
-        self.order_lines = list(order.lines.all())
-        self.fields["shipment"].queryset = order.shipments.select_related("courier").order_by("created_at", "id")
-        self.fields["shipment"].label_from_instance = lambda s: f"{s.courier.name} {s.tracking_number}"
+        self.order_lines = list(order_lines)
+        self.shipments = {shipment.pk: shipment for shipment in shipments}
+        self.fields["shipment"].choices = [(s.pk, f"{s.courier.name} {s.tracking_number}")
+                                           for s in self.shipments.values()]
         for line in self.order_lines:
             self.fields[f"quantity_{line.pk}"] = forms.IntegerField(
                 label=_("%(name)s: how many arrived (of %(ordered)s)") % {"name": line.name, "ordered": line.quantity},
@@ -153,6 +154,9 @@ class DeliveryCheckForm(forms.Form):
                 max_length=120, initial=line.variant,
                 help_text=_("As ordered: %(variant)s") % {"variant": line.variant} if line.variant
                 else _("No style recorded on the order line."))
+
+    def clean_shipment(self):
+        return self.shipments[self.cleaned_data["shipment"]]
 
     def received(self) -> list[dict]:
         return [{"sku": line.sku, "quantity": self.cleaned_data[f"quantity_{line.pk}"],

@@ -93,7 +93,8 @@ def case_context(request, case: Case, **forms) -> dict:
         "status_form": forms.get("status_form") or StatusForm(initial={"status": case.status},
                                                                open_promises=open_promises),
         "delivery_form": forms.get("delivery_form") or (
-            DeliveryCheckForm(order=case.order, initial={"shipment": shipments[-1].pk}) if shipments else None),
+            DeliveryCheckForm(order_lines=lines, shipments=shipments, initial={"shipment": shipments[-1].pk})
+            if shipments else None),
         "reopen_form": forms.get("reopen_form") or ReopenForm(),
         "assign_form": forms.get("assign_form") or AssignForm(initial={"owner": case.owner_id}),
         "reply_form": forms.get("reply_form") or ReplyForm(initial={"nonce": uuid.uuid4().hex}),
@@ -273,10 +274,11 @@ def case_delivery_check(request, pk):
     """Record what the customer received, line by line; a mismatch goes on this case (reopened if need be)."""
     case = _case(pk)
     check_can_work_case(request, case)
-    if not case.order_id or not case.order.shipments.exists():
+    shipments = list(case.order.shipments.select_related("courier").order_by("created_at", "id")) if case.order_id else []
+    if not shipments:
         messages.error(request, _("This case has no shipment to check."))
         return _back(case)
-    form = DeliveryCheckForm(request.POST, order=case.order)
+    form = DeliveryCheckForm(request.POST, order_lines=case.order.lines.all(), shipments=shipments)
     if not form.is_valid():
         return _invalid(request, case, delivery_form=form)
     try:
