@@ -142,7 +142,8 @@ def test_only_a_manager_approves_and_never_their_own(pending_replacement, agent,
     # a manager who proposed a remedy cannot approve it either
     order = OrderFactory(total=Decimal("450.00"))
     case = CaseFactory(customer=order.customer, order=order, category="wrong_item", owner=manager)
-    ShipmentFactory(order=order, status="delivered", delivered_at=order.placed_at)
+    shipment = ShipmentFactory(order=order, status="delivered", delivered_at=order.placed_at)
+    delivery_check(shipment=shipment, received=[{"sku": "SKU-9", "quantity": 1}], case=case)  # another item came
     (proposal,) = case_proposals(case=case)
     own = remedy_apply(case=case, proposal=proposal, by=manager)
     with pytest.raises(PermissionDenied, match="their own"):
