@@ -314,3 +314,20 @@ def test_after_the_absorb_cost_remedy_the_special_delivery_is_recorded_and_the_c
     assert message.context["tracking_number"] == "PLANE-1"
     # and delivering on that day is a promise with an owner
     assert Promise.objects.get(case=case, key=f"special-delivery:{order.pk}").owner == agent
+
+
+def test_the_new_parts_of_the_case_page_are_translated(client, manager, policy):
+    # given a cancelled, non-refundable order with a shipment and an open promise, read in Romanian
+    order = OrderFactory(currency="RON", is_non_refundable=True, status="cancelled")
+    ShipmentFactory(order=order)
+    case = CaseFactory(customer=order.customer, order=order, owner=manager, status=CaseStatus.OPEN)
+    PromiseFactory(case=case, owner=manager, due_at=timezone.now() + timedelta(days=1))
+    client.force_login(manager)
+    client.post(reverse("set_language"), {"language": "ro", "next": "/"})
+    html = page(client, case)
+    # then the order card, the customer panel, the promise and the forms speak Romanian
+    for words in ("Anulată", "nerambursabilă", "Comenzi (neanulate)", "promisă de", "Înregistrați ce a sosit",
+                  "Promisiune deschisă"):
+        assert words in html, words
+    for english in ("Record what arrived", "promised by", "Orders (not cancelled)", "Open promise"):
+        assert english not in html, english
