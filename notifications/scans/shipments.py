@@ -53,9 +53,13 @@ def late_shipments_queryset(*, now: datetime):
     # A date-critical parcel not yet with the courier the day before: not late yet, but at risk.
     at_risk = Q(order__is_date_critical=True, status=ShipmentStatus.CREATED, handed_over_at__isnull=True,
                 order__promised_delivery_date__lte=timezone.localdate(now) + timedelta(days=1))
+    # An escalated date-critical parcel is the staff's while they still have time to act: not handled again until then.
+    staff_acting = Exists(Detection.objects.filter(
+        shipment=OuterRef("pk"), kind=DetectionKind.DATE_CRITICAL,
+        detected_at__gt=now - timedelta(hours=settings.NOTIFICATIONS_DATE_CRITICAL_ACT_HOURS)))
     return Shipment.objects.filter(_recent(now), status__in=ON_THE_WAY).filter(
         (late & _not_detected(DetectionKind.LATE_SHIPMENT)) | (at_risk & _not_detected(DetectionKind.DATE_CRITICAL))
-    ).exclude(_superseded())
+    ).exclude(_superseded()).exclude(staff_acting)
 
 
 def _superseded() -> Q:

@@ -345,9 +345,11 @@ def test_if_nobody_acts_in_time_the_customer_is_told_without_a_date_after_the_oc
     settings.NOTIFICATIONS_DATE_CRITICAL_ACT_HOURS = 4
     shipment = late_shipment(is_date_critical=True, occasion="girlfriend's birthday")
     late_shipment_handle(shipment_id=shipment.pk, now=NOW)
-    # when the scan comes back before the time to act is up, nothing goes to the customer
+    # when the scan comes back before the time to act is up, it leaves the parcel to the staff
+    assert not late_shipments_queryset(now=NOW + timedelta(hours=3)).filter(pk=shipment.pk).exists()
     late_shipment_handle(shipment_id=shipment.pk, now=NOW + timedelta(hours=3))
     assert not Message.objects.filter(recipient=shipment.order.customer.email).exists()
+    assert late_shipments_queryset(now=NOW + timedelta(hours=5)).filter(pk=shipment.pk).exists()
     # when it comes back after it, twice
     late_shipment_handle(shipment_id=shipment.pk, now=NOW + timedelta(hours=5))
     late_shipment_handle(shipment_id=shipment.pk, now=NOW + timedelta(hours=6))
