@@ -214,6 +214,9 @@ NOTIFICATIONS_SHIPMENT_SILENT_HOURS = env.int("NOTIFICATIONS_SHIPMENT_SILENT_HOU
 NOTIFICATIONS_LATE_NEW_DATE_DAYS = env.int("NOTIFICATIONS_LATE_NEW_DATE_DAYS", default=2)
 # How long the courier correction of a COD amount may take, at most, in hours.
 NOTIFICATIONS_COD_FIX_HOURS = env.int("NOTIFICATIONS_COD_FIX_HOURS", default=4)
+# A date-critical parcel that can still be saved is the shop's to act on first: if no person has acted on the case
+# this many hours after the escalation, the customer is told it is at risk (never a new date after the occasion).
+NOTIFICATIONS_DATE_CRITICAL_ACT_HOURS = env.int("NOTIFICATIONS_DATE_CRITICAL_ACT_HOURS", default=4)
 NOTIFICATIONS_SCAN_BATCH_SIZE = env.int("NOTIFICATIONS_SCAN_BATCH_SIZE", default=500)
 # Sending: attempts, exponential backoff (kept well below the broker's visibility timeout), and the sweep.
 NOTIFICATIONS_MAX_ATTEMPTS = env.int("NOTIFICATIONS_MAX_ATTEMPTS", default=8)
@@ -249,11 +252,12 @@ BEAT_SCANS = [  # (schedule name, task, environment variable with its interval i
     ("scan-uncollected-parcels", "scan_uncollected_parcels_task", "NOTIFICATIONS_SCAN_NOT_COLLECTED_SECONDS", 3600),
     ("scan-overdue-promises", "scan_overdue_promises_task", "NOTIFICATIONS_SCAN_PROMISES_SECONDS", 300),
     ("sweep-outbox", "sweep_outbox_task", "NOTIFICATIONS_SWEEP_SECONDS", 60),
+    ("mark-expired-vouchers", "vouchers.tasks.mark_expired_vouchers_task", "VOUCHERS_MARK_EXPIRED_SECONDS", 3600),
 ]
 BEAT_SCANS += [  # tasks of other apps: their full dotted name
     ("purge-webhook-payloads", "intake.tasks.purge_webhook_payloads_task", "INTAKE_PURGE_SECONDS", 3600),
 ]
-CELERY_BEAT_SCHEDULE: dict = {
+CELERY_BEAT_SCHEDULE: dict = {  # a task without a module is one of notifications.tasks
     name: {"task": task if "." in task else f"notifications.tasks.{task}",
            "schedule": env.float(variable, default=default)}
     for name, task, variable, default in BEAT_SCANS

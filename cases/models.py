@@ -203,11 +203,16 @@ class Promise(models.Model):
     status = models.CharField(max_length=8, choices=PromiseStatus.choices, default=PromiseStatus.OPEN)
     closed_at = models.DateTimeField(null=True, blank=True)
     overdue_alerted_at = models.DateTimeField(null=True, blank=True)
+    key = models.CharField(
+        max_length=100, blank=True,
+        help_text="A task promised once per case, whoever records it (e.g. cod-correction:<shipment id>).",
+    )
 
     class Meta:
         ordering = ["due_at", "id"]
         indexes = [models.Index(fields=["status", "due_at"], name="promise_status_due_idx")]
         constraints = [
+            models.UniqueConstraint(fields=["case", "key"], condition=~models.Q(key=""), name="promise_key_once_per_case"),
             models.CheckConstraint(condition=models.Q(status__in=PromiseStatus.values), name="promise_status_known"),
             models.CheckConstraint(condition=~models.Q(description=""), name="promise_has_description"),
             models.CheckConstraint(

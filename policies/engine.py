@@ -118,6 +118,9 @@ class Facts:
     courier: str | None = None
     cod_label_amount: Decimal | None = None
     is_replacement_shipment: bool = False
+    # what the delivery check found: the value of the order lines missing, short or in another style (None: not
+    # checked, or nothing wrong)
+    mismatched_lines_value: Decimal | None = None
     # voucher
     voucher_value: Decimal | None = None
     voucher_balance: Decimal | None = None
@@ -147,7 +150,7 @@ FACT_TYPES: dict[str, str] = {
     "order_total": MONEY, "payment_method": TEXT, "promised_date": DATE, "is_date_critical": BOOL,
     "is_non_refundable": BOOL, "cod_quoted_amount": MONEY, "days_until_promised": INT,
     "shipment_status": TEXT, "days_late": INT, "courier": TEXT, "cod_label_amount": MONEY,
-    "cod_difference": MONEY, "is_replacement_shipment": BOOL,
+    "cod_difference": MONEY, "is_replacement_shipment": BOOL, "mismatched_lines_value": MONEY,
     "voucher_value": MONEY, "voucher_balance": MONEY, "voucher_valid_until": DATE,
     "voucher_days_since_expiry": INT, "voucher_validity_months": INT,
 }
@@ -873,6 +876,8 @@ def _describe_facts(facts: Facts, used: tuple) -> list[str]:
                        + (f" with {facts.courier}" if facts.courier else ""))
     if used & {"cod_difference", "cod_label_amount", "cod_quoted_amount"} and facts.cod_difference is not None:
         phrases.append(f"COD label {facts.cod_label_amount} {facts.currency} but {facts.cod_quoted_amount} quoted")
+    if "mismatched_lines_value" in used and facts.mismatched_lines_value is not None:
+        phrases.append(f"missing or wrong items worth {facts.mismatched_lines_value} {facts.currency}")
     if "order_total" in used and facts.order_total is not None:
         phrases.append(f"order total {facts.order_total} {facts.currency}")
     if "payment_method" in used and facts.payment_method:

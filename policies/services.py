@@ -22,7 +22,13 @@ from caseapp import permissions
 from caseapp.money import to_money, validate_currency
 from caseapp.roles import is_agent, is_manager
 from cases.models import Case, CaseEventKind
-from cases.services import case_event_append, promise_record
+from cases.services import (
+    ACT_WORKED,
+    case_event_append,
+    case_status_follow,
+    cod_correction_promise_key,
+    promise_record,
+)
 from cases.timeline import say
 from orders.models import Courier
 from orders.services import order_cancel, shipment_create
@@ -192,11 +198,15 @@ def _perform(remedy: Remedy, by) -> None:
         parameters.update(shipment_id=shipment.pk, courier=courier.name, tracking_number=shipment.tracking_number)
     elif kind == RemedyKind.CORRECT_COD:
         courier = remedy.recoverable_from.name if remedy.recoverable_from_id else parameters.get("courier") or "the courier"
+        shipment = case_shipment(case)
+        # One task, one promise: the COD scan records the same task under the same key (with its own due time,
+        # before the delivery day); applying the proposal then finds that promise instead of making a second.
         promise = promise_record(
             case=case, owner=_promise_owner(case, by), made_by=by, made_by_name="" if by else "caseapp policy",
             description=(f"Have {courier} correct the COD label from {parameters.get('label_amount', '?')} to "
                          f"{parameters['target_amount']} {remedy.currency} before delivery"),
             due_at=now + timedelta(hours=int(parameters.get("due_hours", 2))),
+            key=cod_correction_promise_key(shipment) if shipment is not None else "",
         )
         parameters["promise_id"] = promise.pk
     elif kind == RemedyKind.CALLBACK:
@@ -282,6 +292,8 @@ def remedy_apply(*, case: Case, proposal: Proposal, by=None) -> Remedy:
         return remedy
     _perform(remedy, by)
     _timeline(remedy, CaseEventKind.REMEDY_APPLIED, by, remedy.rationale)
+    if by is not None:
+        case_status_follow(case=case, act=ACT_WORKED, by=by)
     return remedy
 
 
@@ -410,6 +422,7 @@ def remedy_override(
         remedy.parameters["order_status"] = order.status
         remedy.save(update_fields=["parameters"])
     _timeline(remedy, CaseEventKind.REMEDY_APPLIED, by, rationale)
+    case_status_follow(case=case, act=ACT_WORKED, by=by)
     return remedy
 
 

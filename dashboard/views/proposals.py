@@ -75,9 +75,10 @@ def _currency_of(case: Case) -> str:
 
 def case_proposal_context(request, case: Case, *, can_work: bool, forms: dict, remedies: list) -> dict:
     proposals = list(policy_services.case_proposals(case=case)) if case.is_open else []
-    decided = {remedy.proposal_key: remedy for remedy in remedies}
-    return {
-        "proposals": [(proposal, decided.get(proposal.key)) for proposal in proposals],
+    decided = {remedy.proposal_key for remedy in remedies}
+    return {  # a proposal already in the ledger is shown once, as a remedy above, not again as a proposal
+        "proposals": [(proposal, None) for proposal in proposals
+                      if not proposal.already_decided and proposal.key not in decided],
         "override_form": forms.get("override_form")
         or OverrideForm(initial={"currency": _currency_of(case), "kind": RemedyKind.MANAGER_OVERRIDE}, case=case),
     }

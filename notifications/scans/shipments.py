@@ -12,7 +12,7 @@ from django.utils.translation import gettext_noop
 
 from caseapp import formatting
 from cases.models import OPEN_STATUSES, Case, CaseCategory, CaseChannel, CaseEventKind
-from cases.services import case_event_append, case_open, promise_record
+from cases.services import case_event_append, case_open, cod_correction_promise_key, promise_record
 from cases.timeline import say, say_text
 from orders.models import PaymentMethod, Shipment, ShipmentEvent, ShipmentStatus
 from policies.models import RemedyStatus
@@ -57,9 +57,19 @@ def late_shipments_queryset(*, now: datetime):
     # A date-critical parcel not yet with the courier the day before: not late yet, but at risk.
     at_risk = Q(order__is_date_critical=True, status=ShipmentStatus.CREATED, handed_over_at__isnull=True,
                 order__promised_delivery_date__lte=timezone.localdate(now) + timedelta(days=1))
+    # An escalated date-critical parcel is the staff's while they still have time to act: not handled again until then.
+    staff_acting = Exists(Detection.objects.filter(
+        shipment=OuterRef("pk"), kind=DetectionKind.DATE_CRITICAL,
+        detected_at__gt=now - timedelta(hours=settings.NOTIFICATIONS_DATE_CRITICAL_ACT_HOURS)))
     return Shipment.objects.filter(_recent(now), status__in=ON_THE_WAY).filter(
         (late & _not_detected(DetectionKind.LATE_SHIPMENT)) | (at_risk & _not_detected(DetectionKind.DATE_CRITICAL))
-    )
+    ).exclude(_superseded()).exclude(staff_acting)
+
+
+def _superseded() -> Q:
+    """An original shipment whose order has a replacement (e.g. the special delivery of a date-critical order):
+    the replacement carries the order now, and is tracked on its own."""
+    return Q(is_replacement=False) & Exists(Shipment.objects.filter(order=OuterRef("order"), is_replacement=True))
 
 
 def shipment_late_reasons(shipment: Shipment, *, now: datetime) -> list[str]:
@@ -147,7 +157,7 @@ def late_shipment_handle(*, shipment_id: int, now: datetime | None = None) -> De
     if shipment is None:
         return None
     reasons = shipment_late_reasons(shipment, now=now)
-    if not reasons:
+    if not reasons or Shipment.objects.filter(pk=shipment.pk).filter(_superseded()).exists():
         return None
     order, customer = shipment.order, shipment.order.customer
     if reasons == [NOT_HANDED_OVER]:  # at risk, not late: the staff can still act; the customer need not hear yet
@@ -161,6 +171,10 @@ def late_shipment_handle(*, shipment_id: int, now: datetime | None = None) -> De
     if Detection.objects.filter(shipment=shipment, kind=DetectionKind.LATE_SHIPMENT).exists():
         return None
     today = local_today(now, customer.time_zone)
+    if order.is_date_critical and order.promised_delivery_date and order.promised_delivery_date >= today:
+        # It can still be saved: the first move is the shop's (escalate; absorb a special delivery). No apology
+        # with a date after the occasion, no discount for a delivery that may yet arrive on the day.
+        return date_critical_first_move(shipment=shipment, reasons=reasons, now=now)
     new_date = late_new_date(shipment, today=today)
     detection_data = {
         "detector": "late_shipment", "shipment_id": shipment.pk, "order": order.number, "reasons": reasons,
@@ -216,6 +230,42 @@ def late_shipment_handle(*, shipment_id: int, now: datetime | None = None) -> De
     if order.is_date_critical:
         date_critical_escalate(case=case, shipment=shipment, reasons=reasons, now=now)
     return detection
+
+
+PERSON_ACTS = (CaseEventKind.EMAIL_OUT, CaseEventKind.CALL, CaseEventKind.REMEDY_APPLIED,
+               CaseEventKind.REMEDY_PROPOSED)
+
+
+def date_critical_first_move(*, shipment: Shipment, reasons: list[str], now: datetime) -> Detection | None:
+    """A late date-critical parcel that can still arrive on the day: escalate to the staff at once; if nobody has
+    acted on the case NOTIFICATIONS_DATE_CRITICAL_ACT_HOURS later, tell the customer it is at risk, without
+    promising a date after the occasion (the scan comes back every few minutes until then)."""
+    order, customer = shipment.order, shipment.order.customer
+    escalation = Detection.objects.filter(shipment=shipment, kind=DetectionKind.DATE_CRITICAL).first()
+    if escalation is None:
+        case = _case_for(shipment=shipment, category=CaseCategory.LATE_DELIVERY,
+                         subject=f"Date-critical order {order.number} is late or at risk ({', '.join(reasons)})",
+                         detection={"detector": "late_shipment", "shipment_id": shipment.pk, "reasons": reasons})
+        return date_critical_escalate(case=case, shipment=shipment, reasons=reasons, now=now)
+    case = escalation.case
+    if now < escalation.detected_at + timedelta(hours=settings.NOTIFICATIONS_DATE_CRITICAL_ACT_HOURS):
+        return None
+    if case.events.filter(kind__in=PERSON_ACTS, actor__isnull=False, occurred_at__gte=escalation.detected_at).exists():
+        return None  # a person is on it: the customer hears from them
+    message, created = message_queue(
+        recipient=customer.email, template=catalogue.LATE_DELIVERY_APOLOGY,
+        idempotency_key=f"date-critical-notice:{shipment.pk}", case=case,
+        language=customer.preferred_language, time_zone=customer.time_zone,
+        context={"customer_name": customer.name, "order_number": order.number, "new_date": None,
+                 "promised_date": order.promised_delivery_date.isoformat(), "courier": shipment.courier.name,
+                 "tracking_number": shipment.tracking_number, "at_risk": True},
+    )
+    if created:
+        case_event_append(case=case, kind=CaseEventKind.EMAIL_OUT, occurred_at=now,
+                          text=f"Nobody acted in time: a note that the parcel may miss "
+                               f"{order.promised_delivery_date:%Y-%m-%d} (no new date) queued to {customer.email}",
+                          data={"message_id": message.pk, "at_risk": True})
+    return None
 
 
 def date_critical_escalate(*, case: Case, shipment: Shipment, reasons: list[str], now: datetime) -> Detection | None:
@@ -293,6 +343,7 @@ def cod_mismatch_handle(*, shipment_id: int, now: datetime | None = None) -> Det
         due_at = max(min(due_at, delivery_day_starts), now)
     promise = promise_record(
         case=case, owner=owner, made_by_name="caseapp", made_at=now, due_at=due_at,
+        key=cod_correction_promise_key(shipment),
         description=f"Have {shipment.courier.name} change the COD amount of {shipment.tracking_number} from "
                     f"{label} to {quoted} {order.currency} before delivery",
     )

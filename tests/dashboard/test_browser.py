@@ -123,6 +123,7 @@ def test_agent_applies_a_remedy_and_a_manager_approves_a_large_one(browser, live
     from selenium.webdriver.common.by import By
 
     from caseapp.roles import AGENT, MANAGER
+    from cases.services import delivery_check
     from policies.models import Remedy, RemedyStatus
     from policies.services import policy_default_ensure
     from tests.factories import (
@@ -160,6 +161,7 @@ def test_agent_applies_a_remedy_and_a_manager_approves_a_large_one(browser, live
     large = CaseFactory(customer=big_order.customer, order=big_order, shipment=big_shipment,
                         category="incomplete_order", subject="Dinner set arrived without the plates",
                         arrived_at=timezone.now() - timedelta(hours=4))
+    delivery_check(shipment=big_shipment, received=[], case=large)  # recorded: none of the 450.00 arrived
 
     # when the agent logs in and takes the next case
     log_in(browser, live_server, "agent")

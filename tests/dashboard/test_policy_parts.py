@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.html import escape
 
 from cases.models import CaseEventKind
+from cases.services import delivery_check
 from policies.engine import default_policy_document
 from policies.models import PolicyVersion, Remedy, RemedyStatus
 from policies.rationale import rationale_render
@@ -43,8 +44,10 @@ def large_case(policy, agent):
     order = OrderFactory(total=Decimal("450.00"))
     shipment = ShipmentFactory(order=order, status="delivered", courier=CourierFactory(name="Cargus"),
                                delivered_at=order.placed_at)
-    return CaseFactory(customer=order.customer, order=order, shipment=shipment, category="incomplete_order",
+    case = CaseFactory(customer=order.customer, order=order, shipment=shipment, category="incomplete_order",
                        owner=agent)
+    delivery_check(shipment=shipment, received=[], case=case)  # nothing of it arrived
+    return case
 
 
 def _proposals(client, case):
