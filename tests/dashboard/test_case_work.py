@@ -181,7 +181,8 @@ def test_an_applied_discount_appears_once_in_the_remedies_panel(agent_client, ag
     # then the page shows it once (as a remedy), not again as a proposal
     html = page(agent_client, case)
     panel = html[html.index('id="remedies"'):html.index('id="promises"')]
-    assert panel.count(escape(remedy.rationale)) == 1
+    shown = escape(rationale_render(remedy.rationale_data, fallback=remedy.rationale))
+    assert shown and panel.count(shown) == 1
     assert f'value="{proposal.key}"' not in panel
 
 
