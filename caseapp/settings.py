@@ -4,13 +4,17 @@ Nothing set: embedded defaults (SQLite in var/, Celery on kombu's filesystem tra
 emails written to var/mail). With DATABASE_URL / REDIS_URL set: PostgreSQL and Redis.
 """
 
+import secrets
 from datetime import timedelta
 
 from .env import BASE_DIR, VAR_DIR, env
 
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
-SECRET_KEY = env.str("SECRET_KEY", default="insecure-dev-key-change-me-in-production-0123456789abcdef")
+# Development only: without DEBUG a missing or default key stops the web app (caseapp.checks), and its
+# "django-insecure-" prefix makes `manage.py check --deploy` flag it too.
+DEVELOPMENT_SECRET_KEY = "django-insecure-caseapp-development-key-never-use-it-in-production-7f3a9c2e51d8b604"
+SECRET_KEY = env.str("SECRET_KEY", default=DEVELOPMENT_SECRET_KEY)
 DEBUG = env.bool("DEBUG", default=False)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
@@ -35,6 +39,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "caseapp.apps.CaseappConfig",
     "rest_framework",
     "anymail",
     "customers",
@@ -166,6 +171,9 @@ EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
 EMAIL_PORT = env.int("EMAIL_PORT", default=25)
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)  # seconds; a send holds its outbox row's lock meanwhile
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="caseapp <care@shop.example>")
+# No usable default: without ANYMAIL_WEBHOOK_SECRET the webhooks want a random secret nobody knows, and without
+# DEBUG the web app refuses to start while any webhook is mounted (caseapp.checks).
+UNUSABLE_WEBHOOK_SECRET = "unset:" + secrets.token_urlsafe(32)
 ANYMAIL = {
     key: value
     for key, value in {
@@ -176,10 +184,16 @@ ANYMAIL = {
         "POSTMARK_SERVER_TOKEN": env.str("ANYMAIL_POSTMARK_SERVER_TOKEN", default=""),
         "SENDGRID_API_KEY": env.str("ANYMAIL_SENDGRID_API_KEY", default=""),
         "AMAZON_SES_CLIENT_PARAMS": None,
-        "WEBHOOK_SECRET": env.str("ANYMAIL_WEBHOOK_SECRET", default="caseapp-webhook:change-me"),
+        "WEBHOOK_SECRET": env.str("ANYMAIL_WEBHOOK_SECRET", default="") or UNUSABLE_WEBHOOK_SECRET,
     }.items()
     if value
 }
+# The ESPs whose tracking webhooks are mounted (/anymail/<esp>/tracking/): the one EMAIL_BACKEND sends through,
+# or those listed. Each needs ANYMAIL_WEBHOOK_SECRET (and its own signing key where the ESP signs).
+ANYMAIL_WEBHOOK_ESPS = env.list(
+    "ANYMAIL_WEBHOOK_ESPS",
+    default=[EMAIL_BACKEND.split(".")[2]] if EMAIL_BACKEND.startswith("anymail.backends.") else [],
+)
 
 # --- caseapp --------------------------------------------------------------------------------
 # Service levels: how long a new case may wait for a first answer and for its resolution.
