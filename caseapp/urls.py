@@ -23,3 +23,6 @@ urlpatterns = [
     path("", include("dashboard.auth_urls")),
     path("", include("dashboard.urls")),
 ]
+
+# Errors outside a view (DEBUG off) get the same plain 500 page as those caught by caseapp.middleware.
+handler500 = "caseapp.middleware.server_error"
