@@ -152,13 +152,17 @@ def test_a_tracking_event_at_the_end_of_the_calendar_is_a_400(agent_client, fiel
 NUL_AND_SURROGATE = ['"x\\u0000y"', '"\\ud800"', '"ok \\udfff"']
 
 
+def with_raw_member(document: dict, name: str, raw_json: str) -> str:
+    """The document as JSON plus one member given as raw JSON text (with escapes json.dumps would not write)."""
+    return json.dumps(document)[:-1] + ", " + json.dumps(name) + ": " + raw_json + "}"
+
+
 @pytest.mark.parametrize("bad", NUL_AND_SURROGATE)
 @pytest.mark.parametrize("field", ["subject", "description"])
 def test_a_nul_or_lone_surrogate_in_a_json_string_is_a_400(agent_client, bad, field):
     customer = CustomerFactory()
-    body = ('{"customer": %d, "category": "other", "channel": "email", "subject": "Hi", "%s": %s}'
-            % (customer.pk, field, bad))
-    response = post_json(agent_client, "/api/cases/", body)
+    document = {"customer": customer.pk, "category": "other", "channel": "email", "subject": "Hi"}
+    response = post_json(agent_client, "/api/cases/", with_raw_member(document, field, bad))
     assert response.status_code == 400, response.content
     assert not Case.objects.exists()
 
@@ -166,10 +170,10 @@ def test_a_nul_or_lone_surrogate_in_a_json_string_is_a_400(agent_client, bad, fi
 @pytest.mark.parametrize("bad", NUL_AND_SURROGATE)
 def test_a_nul_or_lone_surrogate_in_a_json_key_or_nested_value_is_a_400(agent_client, bad):
     shipment = ShipmentFactory()
-    for raw in ('{%s: 1}' % bad, '{"courier_said": [{"note": %s}]}' % bad):
-        body = ('{"tracking_number": "%s", "external_id": "ev-2", "code": "delayed", "occurred_at": "%s", '
-                '"raw": %s}' % (shipment.tracking_number, timezone.now().isoformat(), raw))
-        response = post_json(agent_client, "/api/shipment-events/", body)
+    event = {"tracking_number": shipment.tracking_number, "external_id": "ev-2", "code": "delayed",
+             "occurred_at": timezone.now().isoformat()}
+    for raw in ("{" + bad + ": 1}", '{"courier_said": [{"note": ' + bad + "}]}"):
+        response = post_json(agent_client, "/api/shipment-events/", with_raw_member(event, "raw", raw))
         assert response.status_code == 400, response.content
     assert not ShipmentEvent.objects.exists()
 
