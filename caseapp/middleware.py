@@ -73,3 +73,17 @@ def server_error_response(request, *, incident: str = ""):
 def server_error(request):
     """handler500: what Django itself renders when an error happens outside a view (DEBUG off)."""
     return server_error_response(request)
+
+
+class PermissionsPolicyMiddleware:
+    """Sends settings.PERMISSIONS_POLICY (browser features caseapp never uses, switched off) on every response."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        from django.conf import settings
+
+        response = self.get_response(request)
+        response.headers.setdefault("Permissions-Policy", settings.PERMISSIONS_POLICY)
+        return response

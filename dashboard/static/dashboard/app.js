@@ -7,3 +7,10 @@
     }
   } catch (e) { /* old browser: times stay in the server's zone */ }
 })();
+
+// The language menu submits on change (no inline handler: the Content-Security-Policy allows only our scripts).
+document.addEventListener("change", function (event) {
+  if (event.target.matches && event.target.matches("select[data-submit-on-change]")) {
+    event.target.form.submit();
+  }
+});
