@@ -13,7 +13,7 @@ VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 # Development only: without DEBUG a missing or default key stops the web app (caseapp.checks), and its
 # "django-insecure-" prefix makes `manage.py check --deploy` flag it too.
-DEVELOPMENT_SECRET_KEY = "django-insecure-caseapp-development-key-never-use-it-in-production-7f3a9c2e51d8b604"
+DEVELOPMENT_SECRET_KEY = "django-insecure-caseapp-development-key-never-use-it-in-production-7f3a9c2e51d8b604"  # public on purpose, refused without DEBUG  # nosec B105
 SECRET_KEY = env.str("SECRET_KEY", default=DEVELOPMENT_SECRET_KEY)
 DEBUG = env.bool("DEBUG", default=False)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])

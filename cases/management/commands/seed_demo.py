@@ -22,7 +22,7 @@ from orders.services import order_create, shipment_create, shipment_event_record
 from vouchers.models import ValidityRule, Voucher
 from vouchers.services import add_months, voucher_issue, voucher_redeem
 
-DEMO_PASSWORD = "caseapp-demo"
+DEMO_PASSWORD = "caseapp-demo"  # the demo logins, printed by run.sh and the README  # nosec B105
 DEMO_USERS = [
     # username, role, first name, superuser
     ("agent", AGENT, "Ana", False),
@@ -54,7 +54,7 @@ class Command(BaseCommand):
             self.story_rug()
             self.story_bakery_queue()
             self.story_be_fair()
-        created = self.seed_generated(size=size, rng=random.Random(seed))
+        created = self.seed_generated(size=size, rng=random.Random(seed))  # reproducible demo data, not a secret  # nosec B311
         self.stdout.write(self.style.SUCCESS(
             f"demo data ready: {Customer.objects.count()} customers, {Order.objects.count()} orders, "
             f"{Case.objects.count()} cases ({created} generated customers added this run)"
