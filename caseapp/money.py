@@ -4,6 +4,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 # Active ISO 4217 codes (list one, 2024), without funds codes and precious metals.
 ISO_4217_CODES = frozenset(
@@ -21,6 +22,8 @@ ISO_4217_CODES = frozenset(
 MAX_DIGITS = 12
 DECIMAL_PLACES = 2
 ZERO = Decimal("0.00")
+# The largest amount a MoneyField column holds: 12 digits, 2 of them decimals (9,999,999,999.99).
+MAX_AMOUNT = Decimal(10 ** (MAX_DIGITS - DECIMAL_PLACES)) - Decimal("0.01")
 
 
 def validate_currency(value: str) -> None:
@@ -42,6 +45,10 @@ def to_money(value) -> Decimal:
         raise ValidationError("%(value)s is not an amount.", code="malformed_amount", params={"value": value}) from exc
     if not amount.is_finite():
         raise ValidationError("%(value)s is not an amount.", code="malformed_amount", params={"value": value})
+    if amount.copy_abs() > MAX_AMOUNT:  # before quantize, which overflows the decimal context on 1e30
+        raise ValidationError(
+            _("An amount is at most %(max)s."), code="amount_too_large", params={"max": f"{MAX_AMOUNT:,}"}
+        )
     if amount != amount.quantize(Decimal("0.01")):
         raise ValidationError("Amounts have at most two decimals.", code="too_many_decimals")
     return amount.quantize(Decimal("0.01"))

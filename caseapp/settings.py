@@ -4,13 +4,17 @@ Nothing set: embedded defaults (SQLite in var/, Celery on kombu's filesystem tra
 emails written to var/mail). With DATABASE_URL / REDIS_URL set: PostgreSQL and Redis.
 """
 
+import secrets
 from datetime import timedelta
 
 from .env import BASE_DIR, VAR_DIR, env
 
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
-SECRET_KEY = env.str("SECRET_KEY", default="insecure-dev-key-change-me-in-production-0123456789abcdef")
+# Development only: without DEBUG a missing or default key stops the web app (caseapp.checks), and its
+# "django-insecure-" prefix makes `manage.py check --deploy` flag it too.
+DEVELOPMENT_SECRET_KEY = "django-insecure-caseapp-development-key-never-use-it-in-production-7f3a9c2e51d8b604"  # public on purpose, refused without DEBUG  # nosec B105
+SECRET_KEY = env.str("SECRET_KEY", default=DEVELOPMENT_SECRET_KEY)
 DEBUG = env.bool("DEBUG", default=False)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
@@ -35,6 +39,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "caseapp.apps.CaseappConfig",
     "rest_framework",
     "anymail",
     "customers",
@@ -44,6 +49,7 @@ INSTALLED_APPS = [
     "policies",
     "notifications",
     "django_htmx",
+    "csp",
     "axes",
     "staff",
     "dashboard",
@@ -52,7 +58,11 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # A logged 500 page (templates/500.html) for what slips through a view, never a traceback, even with DEBUG.
+    "caseapp.middleware.ServerErrorMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # 400 for a NUL or a lone surrogate in a query parameter or form field, before any view.
+    "caseapp.middleware.BadInputMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -61,11 +71,36 @@ MIDDLEWARE = [
     "dashboard.middleware.NoStoreForSignedInMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "caseapp.middleware.PermissionsPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "dashboard.middleware.UserTimezoneMiddleware",
     # Last, as django-axes asks: it turns a locked-out login into the lockout response.
     "axes.middleware.AxesMiddleware",
 ]
+
+# --- Content-Security-Policy (django-csp) and Permissions-Policy ----------------------------------------------
+# Only our own scripts and styles (htmx and app.js are static files; no inline handlers), images from us and
+# data: URLs, the SVG charts inline in the page; nothing may frame us, forms post only to us.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "font-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+# Browser features caseapp never uses, switched off for the page and anything it embeds.
+PERMISSIONS_POLICY = ", ".join(f"{feature}=()" for feature in (
+    "accelerometer", "camera", "display-capture", "geolocation", "gyroscope", "magnetometer", "microphone",
+    "payment", "usb",
+))
 
 ROOT_URLCONF = "caseapp.urls"
 WSGI_APPLICATION = "caseapp.wsgi.application"
@@ -169,6 +204,9 @@ EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
 EMAIL_PORT = env.int("EMAIL_PORT", default=25)
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)  # seconds the provider may take to answer one step of a send
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="caseapp <care@shop.example>")
+# No usable default: without ANYMAIL_WEBHOOK_SECRET the webhooks want a random secret nobody knows, and without
+# DEBUG the web app refuses to start while any webhook is mounted (caseapp.checks).
+UNUSABLE_WEBHOOK_SECRET = "unset:" + secrets.token_urlsafe(32)
 ANYMAIL = {
     key: value
     for key, value in {
@@ -179,10 +217,16 @@ ANYMAIL = {
         "POSTMARK_SERVER_TOKEN": env.str("ANYMAIL_POSTMARK_SERVER_TOKEN", default=""),
         "SENDGRID_API_KEY": env.str("ANYMAIL_SENDGRID_API_KEY", default=""),
         "AMAZON_SES_CLIENT_PARAMS": None,
-        "WEBHOOK_SECRET": env.str("ANYMAIL_WEBHOOK_SECRET", default="caseapp-webhook:change-me"),
+        "WEBHOOK_SECRET": env.str("ANYMAIL_WEBHOOK_SECRET", default="") or UNUSABLE_WEBHOOK_SECRET,
     }.items()
     if value
 }
+# The ESPs whose tracking webhooks are mounted (/anymail/<esp>/tracking/): the one EMAIL_BACKEND sends through,
+# or those listed. Each needs ANYMAIL_WEBHOOK_SECRET (and its own signing key where the ESP signs).
+ANYMAIL_WEBHOOK_ESPS = env.list(
+    "ANYMAIL_WEBHOOK_ESPS",
+    default=[EMAIL_BACKEND.split(".")[2]] if EMAIL_BACKEND.startswith("anymail.backends.") else [],
+)
 
 # --- caseapp --------------------------------------------------------------------------------
 # Service levels: how long a new case may wait for a first answer and for its resolution.
@@ -270,6 +314,12 @@ INTAKE_WEBHOOK_PAYLOAD_RETENTION_DAYS = env.int("INTAKE_WEBHOOK_PAYLOAD_RETENTIO
 INTAKE_UPLOAD_MAX_BYTES = env.int("INTAKE_UPLOAD_MAX_BYTES", default=20_000_000)
 
 REST_FRAMEWORK = {
+    # 400, not 500, for JSON nested absurdly deep or with NUL / lone surrogates in any string (caseapp.parsers).
+    "DEFAULT_PARSER_CLASSES": [
+        "caseapp.parsers.StrictJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",

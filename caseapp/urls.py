@@ -20,9 +20,13 @@ urlpatterns = [
     path("api/shipment-events/", ShipmentEventRecordApi.as_view(), name="api-shipment-events"),
     path("api/shipments/<int:shipment_id>/delivery-check/", DeliveryCheckApi.as_view(), name="api-delivery-check"),
     path("api/v1/webhooks/", include("intake.urls")),
-    # anymail's tracking webhooks, e.g. /anymail/postmark/tracking/ (basic auth with ANYMAIL WEBHOOK_SECRET).
-    path("anymail/", include("anymail.urls")),
+    # anymail's tracking webhooks of the configured ESPs only, e.g. /anymail/postmark/tracking/ (basic auth with
+    # ANYMAIL_WEBHOOK_SECRET); the others answer 404 and no body gets a 5xx (caseapp/webhooks.py).
+    path("anymail/", include("caseapp.webhooks")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("dashboard.auth_urls")),
     path("", include("dashboard.urls")),
 ]
+
+# Errors outside a view (DEBUG off) get the same plain 500 page as those caught by caseapp.middleware.
+handler500 = "caseapp.middleware.server_error"

@@ -5,6 +5,7 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from caseapp.bounds import BoundedDateTimeField
 from caseapp.roles import AGENT, MANAGER
 from cases.models import CaseCategory, CaseChannel, CaseStatus
 from cases.selectors import OWNER_MINE, OWNER_UNOWNED, STATUS_ALL, STATUS_OPEN, QueueFilters
@@ -72,7 +73,7 @@ class DateTimeLocalInput(forms.DateTimeInput):
 class PromiseForm(forms.Form):
     description = forms.CharField(label=_("What was promised"), max_length=2000,
                                   widget=forms.Textarea(attrs={"rows": 2}))
-    due_at = forms.DateTimeField(label=_("Due"), widget=DateTimeLocalInput(),
+    due_at = BoundedDateTimeField(label=_("Due"), widget=DateTimeLocalInput(),
                                  input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"],
                                  help_text=_("In your time zone."))
     owner = forms.ModelChoiceField(label=_("Who keeps it"), queryset=None)

@@ -4,6 +4,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from caseapp.api import IsAgent, as_drf_error
+from caseapp.bounds import INTEGER_MAX, BoundedModelSerializer
 from caseapp.permissions import cases_visible_to
 from cases.models import Case, CaseCategory, CaseChannel
 from cases.services import case_open, delivery_check
@@ -12,7 +13,7 @@ from orders.models import Order, Shipment
 from vouchers.models import Voucher
 
 
-class CaseSerializer(serializers.ModelSerializer):
+class CaseSerializer(BoundedModelSerializer):
     customer = serializers.PrimaryKeyRelatedField(queryset=Customer.objects.all())
     order = serializers.PrimaryKeyRelatedField(queryset=Order.objects.all(), required=False, allow_null=True)
     shipment = serializers.PrimaryKeyRelatedField(queryset=Shipment.objects.all(), required=False, allow_null=True)
@@ -55,7 +56,7 @@ class CaseListCreateApi(generics.ListCreateAPIView):
 
 class ReceivedItemIn(serializers.Serializer):
     sku = serializers.CharField(max_length=64)
-    quantity = serializers.IntegerField(min_value=0, default=1)
+    quantity = serializers.IntegerField(min_value=0, max_value=INTEGER_MAX, default=1)
     variant = serializers.CharField(max_length=120, required=False, allow_blank=True, default="")
 
 

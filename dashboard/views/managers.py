@@ -8,11 +8,13 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
+from django.http import HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from caseapp.bounds import INTEGER_MAX, BoundedDateField
 from policies import selectors as policy_selectors
 from policies import services as policy_services
 from policies.models import PolicyVersion, Remedy, RemedyStatus
@@ -74,8 +76,8 @@ def _document_text(version) -> str:
 
 
 class ReplayForm(forms.Form):
-    date_from = forms.DateField(label=gettext_lazy("From"), widget=forms.DateInput(attrs={"type": "date"}))
-    date_to = forms.DateField(label=gettext_lazy("To"), widget=forms.DateInput(attrs={"type": "date"}))
+    date_from = BoundedDateField(label=gettext_lazy("From"), widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = BoundedDateField(label=gettext_lazy("To"), widget=forms.DateInput(attrs={"type": "date"}))
 
     def clean(self):
         data = super().clean()
@@ -93,10 +95,18 @@ def policy_version_detail(request, version_pk):
     })
 
 
+class CompareForm(forms.Form):
+    a = forms.IntegerField(min_value=1, max_value=INTEGER_MAX)
+    b = forms.IntegerField(min_value=1, max_value=INTEGER_MAX)
+
+
 @manager_required
 def policy_compare(request):
-    left = get_object_or_404(PolicyVersion, pk=request.GET.get("a") or 0)
-    right = get_object_or_404(PolicyVersion, pk=request.GET.get("b") or 0)
+    form = CompareForm(request.GET)
+    if not form.is_valid():
+        return HttpResponseBadRequest(_("Choose two policy versions to compare."), content_type="text/plain; charset=utf-8")
+    left = get_object_or_404(PolicyVersion, pk=form.cleaned_data["a"])
+    right = get_object_or_404(PolicyVersion, pk=form.cleaned_data["b"])
     diff = list(difflib.unified_diff(
         _document_text(left).splitlines(), _document_text(right).splitlines(),
         fromfile=f"v{left.number}", tofile=f"v{right.number}", lineterm="", n=3,
@@ -131,4 +141,6 @@ def policy_version_replay(request, version_pk):
                                                    date_to=form.cleaned_data["date_to"])
         except ValidationError as error:
             form.add_error(None, error)
-    return render(request, "dashboard/policy_replay.html", {"version": version, "form": form, "result": result})
+    status = 400 if form.is_bound and form.errors else 200
+    return render(request, "dashboard/policy_replay.html", {"version": version, "form": form, "result": result},
+                  status=status)

@@ -6,10 +6,12 @@ from datetime import date
 from decimal import Decimal
 
 from django import forms
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+
+from caseapp.bounds import BoundedDateField
 
 from .. import charts, reports
 from ..permissions import manager_required
@@ -18,8 +20,9 @@ TABLES = ("kind", "category", "courier", "month", "recoverable", "retention")
 
 
 class PeriodForm(forms.Form):
-    date_from = forms.DateField(label=gettext_lazy("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    date_to = forms.DateField(label=gettext_lazy("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    date_from = BoundedDateField(label=gettext_lazy("From"), required=False,
+                                 widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = BoundedDateField(label=gettext_lazy("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
 
     def clean(self):
         data = super().clean()
@@ -103,14 +106,18 @@ def remedy_report(request):
         },
         "query": request.GET.urlencode(),
     }
-    return render(request, "dashboard/report.html", context)
+    return render(request, "dashboard/report.html", context, status=400 if form.is_bound and form.errors else 200)
 
 
 @manager_required
 def remedy_report_csv(request, table):
     if table not in TABLES:
         raise Http404("No such table.")
-    period = PeriodForm(request.GET or None).period()
+    form = PeriodForm(request.GET or None)
+    if form.is_bound and not form.is_valid():
+        errors = " ".join(error for errors in form.errors.values() for error in errors)
+        return HttpResponseBadRequest(errors, content_type="text/plain; charset=utf-8")
+    period = form.period()
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = (
         f'attachment; filename="remedies-{table}-{period.date_from:%Y%m%d}-{period.date_to:%Y%m%d}.csv"'

@@ -4,6 +4,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from caseapp.api import IsAgent, as_drf_error
+from caseapp.bounds import BoundedSerializerDateField, BoundedSerializerDateTimeField
 from orders.models import Courier
 from orders.services import shipment_event_record
 
@@ -12,11 +13,11 @@ class ShipmentEventIn(serializers.Serializer):
     courier = serializers.SlugRelatedField(slug_field="name", queryset=Courier.objects.all(), required=False)
     tracking_number = serializers.CharField(max_length=64)
     external_id = serializers.CharField(max_length=100)
-    occurred_at = serializers.DateTimeField()
+    occurred_at = BoundedSerializerDateTimeField()
     code = serializers.CharField(max_length=40)
     text = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
     location = serializers.CharField(max_length=120, required=False, allow_blank=True, default="")
-    estimated_delivery = serializers.DateField(required=False, allow_null=True, default=None)
+    estimated_delivery = BoundedSerializerDateField(required=False, allow_null=True, default=None)
     raw = serializers.JSONField(required=False, default=dict)
 
 

@@ -312,3 +312,33 @@ def test_a_form_error_brings_its_field_into_view_and_keeps_what_was_typed(browse
     assert "This field is required." in browser.find_element(By.CSS_SELECTOR, ".has-error").text
     form = browser.find_element(By.CSS_SELECTOR, f"form[action='/cases/{case.pk}/override/']")
     assert form.find_element(By.NAME, "amount").get_attribute("value") == "12.50"
+
+
+def test_under_the_content_security_policy_htmx_still_filters_and_the_language_menu_still_works(
+        browser, live_server, demo):
+    """The CSP allows only our own scripts: htmx (a static file) must still fire, the charts still draw, and the
+    language menu (its handler moved out of an inline onchange) still switches, with no policy violation."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select, WebDriverWait
+
+    record_violations = ("window.__violations = []; document.addEventListener('securitypolicyviolation',"
+                         " e => window.__violations.push(e.violatedDirective + ' ' + e.blockedURI));")
+    # given the agent on the queue, with the page marked so a full reload would show
+    log_in(browser, live_server, "agent")
+    assert "script-src 'self'" in browser.execute_script(
+        "return fetch(location.href).then(r => r.headers.get('Content-Security-Policy'))")
+    browser.execute_script(record_violations + " window.__same_page = true;")
+    # when a filter changes
+    Select(browser.find_element(By.ID, "id_channel")).select_by_index(1)
+    # then htmx fetched the filtered queue into the same page and pushed its URL
+    WebDriverWait(browser, 10).until(lambda driver: "channel=" in driver.current_url)
+    wait_for(browser, "#queue")
+    assert browser.execute_script("return window.__same_page === true") is True
+    assert browser.execute_script("return window.__violations") == []
+    # when the language menu changes, then the page comes back in that language
+    Select(browser.find_element(By.ID, "lang-select")).select_by_value("it")
+    WebDriverWait(browser, 10).until(lambda driver: driver.find_element(By.TAG_NAME, "html")
+                                     .get_attribute("lang") == "it")
+    browser.execute_script(record_violations)
+    browser.find_element(By.ID, "id_status")  # the queue, in Italian
+    assert browser.execute_script("return window.__violations") == []

@@ -22,6 +22,7 @@ from cases.services import (
 from notifications import catalogue
 from notifications.models import Message
 from orders.models import OrderLine, Shipment
+from policies.rationale import rationale_render
 from policies.services import case_proposals, policy_default_ensure, remedy_apply, remedy_override
 from tests.factories import (
     CaseFactory,

@@ -19,6 +19,14 @@ pytestmark = pytest.mark.django_db
 URL = "/anymail/postmark/tracking/"
 
 
+@pytest.fixture(autouse=True)
+def webhooks_of_postmark_and_mailgun(settings):
+    """Only configured ESPs' webhooks answer (caseapp/webhooks.py): these tests receive Postmark's and Mailgun's."""
+    settings.ANYMAIL_WEBHOOK_ESPS = ["postmark", "mailgun"]
+    settings.ANYMAIL = {**settings.ANYMAIL, "WEBHOOK_SECRET": "caseapp-test:a-long-webhook-password-for-tests",
+                        "MAILGUN_WEBHOOK_SIGNING_KEY": MAILGUN_KEY}
+
+
 def sent_message(case=None) -> Message:
     message, _ = message_queue(recipient="ioana@mail.example", template=catalogue.NOT_COLLECTED,
                                idempotency_key="nc-1", context={"customer_name": "Ioana"}, case=case)

@@ -26,7 +26,7 @@ from orders.services import order_create, shipment_create, shipment_event_record
 from vouchers.models import ValidityRule, Voucher
 from vouchers.services import add_months, voucher_issue, voucher_redeem
 
-DEMO_PASSWORD = "caseapp-demo"
+DEMO_PASSWORD = "caseapp-demo"  # the demo logins, printed by run.sh and the README  # nosec B105
 DEMO_USERS = [
     # username, role, first name, superuser
     ("agent", AGENT, "Ana", False),
@@ -339,7 +339,7 @@ class Command(BaseCommand):
             email = f"customer{i:05d}@demo.example"
             if email in existing:
                 continue
-            rng = random.Random(f"{seed}:{i}")  # one generator per customer: the same customer whatever the size
+            rng = random.Random(f"{seed}:{i}")  # nosec B311: demo data, not a secret; one generator per customer
             lang, country, currency, tz = langs[rng.randrange(4)]
             n_orders = min(int(rng.expovariate(1 / 4)) + 1, 40)
             tenure = rng.randint(20, 2500)

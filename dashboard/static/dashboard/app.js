@@ -30,3 +30,10 @@
   }
   document.addEventListener("htmx:afterSwap", function (event) { focusFirstError(event.target); });
 })();
+
+// The language menu submits on change (no inline handler: the Content-Security-Policy allows only our scripts).
+document.addEventListener("change", function (event) {
+  if (event.target.matches && event.target.matches("select[data-submit-on-change]")) {
+    event.target.form.submit();
+  }
+});
