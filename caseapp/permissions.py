@@ -75,3 +75,15 @@ def can_work_shipment(user, shipment) -> bool:
         Case.objects.filter(about, status__in=OPEN_STATUSES)
         .exclude(owner_id=None).exclude(owner_id=user.pk).exists()
     )
+
+
+def can_take_case(user, case) -> bool:
+    """Taking a case for oneself: an agent takes an unowned case (or their own); a manager any case."""
+    return is_manager(user) or (is_agent(user) and case.owner_id in (None, user.pk))
+
+
+def can_assign_case(user, case, owner) -> bool:
+    """Managers give a case to anyone (or nobody); an agent only hands their own case back (or keeps it)."""
+    if is_manager(user):
+        return True
+    return is_agent(user) and case.owner_id == user.pk and (owner is None or owner.pk == user.pk)

@@ -13,11 +13,14 @@ def health(request):
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("health/", health, name="health"),
+    path("api/v1/", include("caseapp.api_urls", namespace="api-v1")),
+    # The unversioned paths: aliases of the same views, kept for one release (see the README's API section).
     path("api/cases/", CaseListCreateApi.as_view(), name="api-cases"),
     path("api/shipment-events/", ShipmentEventRecordApi.as_view(), name="api-shipment-events"),
     path("api/shipments/<int:shipment_id>/delivery-check/", DeliveryCheckApi.as_view(), name="api-delivery-check"),
     # anymail's tracking webhooks, e.g. /anymail/postmark/tracking/ (basic auth with ANYMAIL WEBHOOK_SECRET).
     path("anymail/", include("anymail.urls")),
+    path("tokens/", include("apitokens.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("dashboard.auth_urls")),
     path("", include("dashboard.urls")),
