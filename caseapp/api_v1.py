@@ -1,8 +1,11 @@
 """Shared pieces of the versioned API (/api/v1/): pagination, filters, permissions, error mapping."""
 
+from datetime import UTC
+
 from django import forms
-from django.core.exceptions import PermissionDenied
+from django.utils.translation import gettext_lazy as _
 from django_filters import rest_framework as filters
+from django_filters.fields import IsoDateTimeField
 from rest_framework import pagination
 
 from caseapp.api import IsAgent, as_drf_error  # noqa: F401 (re-exported for the apps' api packages)
@@ -34,8 +37,22 @@ class IdFilter(filters.NumberFilter):
         super().__init__(*args, **kwargs)
 
 
-def deny(message: str):
-    raise PermissionDenied(message)
+class UtcDateTimeField(IsoDateTimeField):
+    """An ISO 8601 time in a query string, turned to UTC here: an offset the database refuses (+23:44) or a time
+    that leaves the calendar once converted is a 400, not a database error."""
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        if value is None:
+            return None
+        try:
+            return value.astimezone(UTC)
+        except (OverflowError, ValueError) as exc:
+            raise forms.ValidationError(_("Enter a date and time within the calendar."), code="overflow") from exc
+
+
+class DateTimeSinceFilter(filters.IsoDateTimeFilter):
+    field_class = UtcDateTimeField
 
 
 def only_v1_endpoints(endpoints):

@@ -21,7 +21,7 @@ def staff_users():
 
 
 class CaseEventSerializer(serializers.ModelSerializer):
-    actor = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    actor = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     data = serializers.JSONField(read_only=True)
 
     class Meta:
@@ -31,7 +31,7 @@ class CaseEventSerializer(serializers.ModelSerializer):
 
 
 class PromiseSerializer(serializers.ModelSerializer):
-    made_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    made_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     owner = serializers.SlugRelatedField(slug_field="username", read_only=True)
 
     class Meta:
@@ -42,7 +42,7 @@ class PromiseSerializer(serializers.ModelSerializer):
 
 
 class CaseSerializer(serializers.ModelSerializer):
-    owner = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    owner = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     order_number = serializers.CharField(source="order.number", read_only=True, allow_null=True, default=None)
 
     class Meta:

@@ -15,7 +15,14 @@ from rest_framework.decorators import action
 from rest_framework.filters import OrderingFilter
 from rest_framework.response import Response
 
-from caseapp.api_v1 import ArrivalCursorPagination, IdCursorPagination, IdFilter, IsAgent, as_drf_error
+from caseapp.api_v1 import (
+    ArrivalCursorPagination,
+    DateTimeSinceFilter,
+    IdCursorPagination,
+    IdFilter,
+    IsAgent,
+    as_drf_error,
+)
 from caseapp.permissions import can_assign_case, can_take_case, can_work_case, cases_visible_to, is_manager
 from cases import services as case_services
 from cases.models import (
@@ -62,8 +69,8 @@ class CaseFilter(filters.FilterSet):
                                help_text='A username, "me", or "none" for unowned cases.')
     customer = IdFilter(field_name="customer_id")
     order_number = filters.CharFilter(field_name="order__number", max_length=40)
-    updated_since = filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
-    arrived_since = filters.IsoDateTimeFilter(field_name="arrived_at", lookup_expr="gte")
+    updated_since = DateTimeSinceFilter(field_name="updated_at", lookup_expr="gte")
+    arrived_since = DateTimeSinceFilter(field_name="arrived_at", lookup_expr="gte")
 
     class Meta:
         model = Case
@@ -278,7 +285,7 @@ class PromiseFilter(filters.FilterSet):
     case = IdFilter(field_name="case_id")
     status = filters.ChoiceFilter(choices=PromiseStatus.choices)
     owner = filters.CharFilter(field_name="owner__username", max_length=150)
-    due_before = filters.IsoDateTimeFilter(field_name="due_at", lookup_expr="lte")
+    due_before = DateTimeSinceFilter(field_name="due_at", lookup_expr="lte")
 
     class Meta:
         model = Promise

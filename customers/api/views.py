@@ -3,7 +3,7 @@
 from django_filters import rest_framework as filters
 from rest_framework import viewsets
 
-from caseapp.api_v1 import IdCursorPagination, IsAgent
+from caseapp.api_v1 import DateTimeSinceFilter, IdCursorPagination, IsAgent
 from customers.models import Customer
 from customers.selectors import customer_loyalty_facts
 
@@ -12,7 +12,7 @@ from .serializers import CustomerDetailSerializer, CustomerSerializer
 
 class CustomerFilter(filters.FilterSet):
     email = filters.CharFilter(field_name="email", lookup_expr="iexact", max_length=254)
-    created_since = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_since = DateTimeSinceFilter(field_name="created_at", lookup_expr="gte")
 
     class Meta:
         model = Customer

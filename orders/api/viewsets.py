@@ -8,7 +8,7 @@ from django.db.models import Prefetch
 from django_filters import rest_framework as filters
 from rest_framework import viewsets
 
-from caseapp.api_v1 import IdCursorPagination, IdFilter, IsAgent
+from caseapp.api_v1 import DateTimeSinceFilter, IdCursorPagination, IdFilter, IsAgent
 from orders.models import Order, OrderStatus, PaymentMethod, Shipment, ShipmentEvent, ShipmentStatus
 
 from .serializers import OrderSerializer, ShipmentSerializer
@@ -19,7 +19,7 @@ class OrderFilter(filters.FilterSet):
     number = filters.CharFilter(field_name="number", max_length=40)
     status = filters.ChoiceFilter(choices=OrderStatus.choices)
     payment_method = filters.ChoiceFilter(choices=PaymentMethod.choices)
-    placed_since = filters.IsoDateTimeFilter(field_name="placed_at", lookup_expr="gte")
+    placed_since = DateTimeSinceFilter(field_name="placed_at", lookup_expr="gte")
     is_date_critical = filters.BooleanFilter()
 
     class Meta:

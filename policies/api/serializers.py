@@ -6,10 +6,10 @@ from policies.services import OVERRIDE_KINDS
 
 
 class RemedySerializer(serializers.ModelSerializer):
-    recoverable_from = serializers.SlugRelatedField(slug_field="name", read_only=True)
-    proposed_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    decided_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    policy_version = serializers.SlugRelatedField(slug_field="number", read_only=True)
+    recoverable_from = serializers.SlugRelatedField(slug_field="name", read_only=True, allow_null=True)
+    proposed_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    decided_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    policy_version = serializers.SlugRelatedField(slug_field="number", read_only=True, allow_null=True)
     parameters = serializers.JSONField(read_only=True)
 
     class Meta:

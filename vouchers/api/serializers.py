@@ -11,7 +11,7 @@ class ValidityRuleSerializer(serializers.ModelSerializer):
 
 
 class VoucherExtensionSerializer(serializers.ModelSerializer):
-    extended_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    extended_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
 
     class Meta:
         model = VoucherExtension
