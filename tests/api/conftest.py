@@ -5,6 +5,12 @@ from apitokens.services import api_token_create, api_token_revoke
 from tests.factories import UserFactory
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    """The factories set a password on every user; the production hasher's cost is not what these tests test."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 def token_client(user, *, by) -> APIClient:
     _token, secret = api_token_create(user=user, name=f"{user.username} script", by=by)
     client = APIClient()
