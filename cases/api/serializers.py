@@ -3,6 +3,7 @@
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from caseapp.api import as_drf_error
@@ -85,7 +86,7 @@ class CaseOpenSerializer(serializers.Serializer):
 
 
 class NoteAddSerializer(serializers.Serializer):
-    kind = serializers.ChoiceField(choices=[("note", "Note"), ("call", "Call logged")], default="note")
+    kind = serializers.ChoiceField(choices=[("note", _("Note")), ("call", _("Call logged"))], default="note")
     text = serializers.CharField(max_length=5000)
 
 
@@ -101,7 +102,7 @@ class PromiseRecordSerializer(serializers.Serializer):
 
     def validate_due_at(self, value):
         if value < timezone.now():
-            raise serializers.ValidationError("A promise is due in the future.")
+            raise serializers.ValidationError(_("A promise is due in the future."))
         return value
 
 
@@ -118,8 +119,3 @@ class StatusChangeSerializer(serializers.Serializer):
 class AssignSerializer(serializers.Serializer):
     owner = serializers.SlugRelatedField(slug_field="username", queryset=staff_users(), allow_null=True,
                                          help_text="An agent's or manager's username; null for nobody.")
-
-
-class DeliveryCheckSummarySerializer(serializers.Serializer):
-    matches = serializers.BooleanField()
-    case = serializers.IntegerField(allow_null=True)

@@ -8,6 +8,8 @@ another agent is a 403.
 from django.core.exceptions import ValidationError
 from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, mixins, status, viewsets
@@ -58,7 +60,7 @@ from .serializers import (
     StatusChangeSerializer,
 )
 
-NOT_YOURS = "This case belongs to another agent. Ask a manager to reassign it."
+NOT_YOURS = gettext_lazy("This case belongs to another agent. Ask a manager to reassign it.")
 
 
 class CaseFilter(filters.FilterSet):
@@ -189,7 +191,7 @@ class CaseViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         """Take the case for oneself (an unowned case, or any case for a manager)."""
         case = self.get_object()
         if not can_take_case(request.user, case):
-            raise exceptions.PermissionDenied("This case belongs to another agent.")
+            raise exceptions.PermissionDenied(_("This case belongs to another agent."))
         case = case_services.case_assign(case=case, owner=request.user, by=request.user)
         return self._detail(case)
 
@@ -211,7 +213,7 @@ class CaseViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         data.is_valid(raise_exception=True)
         owner = data.validated_data["owner"]
         if not can_assign_case(request.user, case, owner):
-            raise exceptions.PermissionDenied("Only a manager assigns cases to others.")
+            raise exceptions.PermissionDenied(_("Only a manager assigns cases to others."))
         case = case_services.case_assign(case=case, owner=owner, by=request.user)
         return self._detail(case)
 
@@ -251,7 +253,7 @@ class CaseViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         proposal = next((p for p in policy_services.case_proposals(case=case) if p.key == key), None)
         if proposal is None:
             raise exceptions.ValidationError(
-                {"key": ["The policy no longer proposes this remedy; GET the proposals for what it proposes now."]})
+                {"key": [_("The policy no longer proposes this remedy; the case's proposals say what it proposes now.")]})
         existed = Remedy.objects.filter(proposal_key=key).exists()
         try:
             remedy = policy_services.remedy_apply(case=case, proposal=proposal, by=request.user)
@@ -265,7 +267,7 @@ class CaseViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     def override(self, request, pk=None):
         """A manager decides beyond the policy (a free item, cancelling a non-refundable order), with a reason."""
         if not is_manager(request.user):
-            raise exceptions.PermissionDenied("Only a manager overrides the policy.")
+            raise exceptions.PermissionDenied(_("Only a manager overrides the policy."))
         case = self.get_object()
         data = OverrideSerializer(data=request.data)
         data.is_valid(raise_exception=True)

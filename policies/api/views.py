@@ -1,6 +1,7 @@
 """The remedy ledger in /api/v1/: read it, and (managers) approve or reject what waits for approval."""
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, viewsets
@@ -44,10 +45,10 @@ class RemedyViewSet(viewsets.ReadOnlyModelViewSet):
 
     def _decidable(self) -> Remedy:
         if not is_manager(self.request.user):
-            raise exceptions.PermissionDenied("Only a manager approves or rejects remedies.")
+            raise exceptions.PermissionDenied(_("Only a manager approves or rejects remedies."))
         remedy = self.get_object()
         if remedy.proposed_by_id == self.request.user.pk:
-            raise exceptions.PermissionDenied("Nobody approves or rejects their own remedy.")
+            raise exceptions.PermissionDenied(_("Nobody approves or rejects their own remedy."))
         return remedy
 
     @extend_schema(request=None, responses={200: RemedySerializer})

@@ -144,3 +144,13 @@ def test_the_admin_creates_a_token_and_shows_its_secret_once(client, agent):
     secret = next(m for m in shown if "ca_" in m).split(": ", 1)[1]
     assert hashlib.sha256(secret.encode()).hexdigest() == token.key_hash
     assert token.created_by == admin_user
+
+
+@pytest.mark.parametrize("language,words", [("ro", ["Tokenuri API", "Token nou", "Acționează ca"]),
+                                            ("ru", ["API-токены", "Новый токен", "Действует как"]),
+                                            ("it", ["Token API", "Nuovo token", "Agisce come"])])
+def test_the_token_page_speaks_the_staffs_language(manager_browser, language, words):
+    manager_browser.cookies["django_language"] = language
+    html = manager_browser.get("/tokens/", HTTP_ACCEPT_LANGUAGE=language).content.decode()
+    assert all(word in html for word in words)
+    assert "What uses it" not in html
