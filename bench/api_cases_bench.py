@@ -3,8 +3,9 @@
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/caseapp_h4 \
         .venv/bin/python bench/api_cases_bench.py --load --seconds 20 --clients 8
 
---load migrates and bulk-loads the data with dashboard_bench's loader (it EMPTIES the case, order and customer
-tables of that database first: never point it at a database you care about). A manager's API token is created
+--load migrates and bulk-loads the data with INSERT ... SELECT generate_series: customers, one order per case, and
+the cases (a third of them owned), each with its opening event (it EMPTIES the case, order and customer tables of
+that database first: never point it at a database you care about). A manager's API token is created
 through apitokens.services; gunicorn serves with the throttle raised out of the way (it would otherwise cap one
 token at API_TOKEN_THROTTLE_RATE). N client threads, each with its own keep-alive connection, request the first
 page, a page deep in the cursor chain, and a filtered page, for --seconds; requests per second and latencies are
@@ -26,7 +27,56 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "caseapp.settings")
 
-from dashboard_bench import free_port, load, percentile  # noqa: E402
+from dashboard_bench import free_port, percentile  # noqa: E402
+
+LOAD_SQL = """
+TRUNCATE apitokens_apitoken, policies_remedy, cases_promise, cases_caseevent, cases_case, orders_shipmentevent,
+    orders_shipment, orders_orderline, orders_order, vouchers_voucherredemption, vouchers_voucherextension,
+    vouchers_voucher, customers_customer RESTART IDENTITY CASCADE;
+INSERT INTO customers_customer (name, email, phone, preferred_language, country, time_zone, customer_since, created_at)
+SELECT 'Customer ' || g, 'customer' || g || '@bench.example', '', 'ro', 'RO', 'Europe/Bucharest',
+       DATE '2020-01-01' + (g % 2000), now()
+FROM generate_series(1, {customers}) g;
+INSERT INTO orders_order (number, customer_id, placed_at, currency, shipping_amount, total, payment_method,
+    cod_quoted_amount, promised_delivery_date, is_date_critical, occasion, is_non_refundable, is_special_order,
+    sold_by, status)
+SELECT 'B-' || g, 1 + (g * 7919 % {customers}), now() - make_interval(days => g % 900), 'RON', 15,
+       (10 + g % 500)::numeric(12,2), 'card', NULL, NULL, false, '', false, false, '', 'delivered'
+FROM generate_series(1, {cases}) g;
+INSERT INTO cases_case (customer_id, order_id, shipment_id, voucher_id, category, channel, status, subject,
+    description, owner_id, arrived_at, first_response_due_at, resolution_due_at, first_responded_at, resolved_at,
+    updated_at)
+SELECT 1 + (g * 7919 % {customers}), g, NULL, NULL,
+       (ARRAY['late_delivery','lost_parcel','wrong_item','voucher_expired','other'])[1 + g % 5],
+       (ARRAY['email','phone','web','counter'])[1 + g % 4],
+       (ARRAY['new','open','waiting_on_shop','resolved','closed'])[1 + g % 5], 'Bench case ' || g, '',
+       CASE WHEN g % 3 = 0 THEN {manager} END, a.arrived, a.arrived + interval '8 hours',
+       a.arrived + interval '72 hours', NULL, NULL, now()
+FROM generate_series(1, {cases}) g, LATERAL (SELECT now() - make_interval(mins => ({cases} - g) * 5) AS arrived) a;
+INSERT INTO cases_caseevent (case_id, kind, actor_id, occurred_at, text, data)
+SELECT arrival_number, 'created', NULL, arrived_at, subject, '{{}}'::jsonb FROM cases_case;
+ANALYZE
+"""
+
+
+def load(customers: int, cases: int) -> None:
+    import django
+
+    django.setup()
+    from django.contrib.auth.models import Group, User
+    from django.core.management import call_command
+    from django.db import connection, transaction
+
+    call_command("migrate", verbosity=0)
+    manager, _ = User.objects.get_or_create(username="bench-agent")
+    manager.groups.add(Group.objects.get(name="manager"))
+    started = time.perf_counter()
+    with transaction.atomic(), connection.cursor() as cursor:
+        for statement in LOAD_SQL.format(customers=customers, cases=cases, manager=manager.pk).split(";\n"):
+            if statement.strip():
+                cursor.execute(statement)
+    print(f"loaded {customers:,} customers, {cases:,} orders and {cases:,} cases in "
+          f"{time.perf_counter() - started:.0f} s")
 
 
 def token_secret() -> str:
@@ -71,13 +121,12 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--load", action="store_true")
     parser.add_argument("--customers", type=int, default=20_000)
-    parser.add_argument("--orders", type=int, default=100_000)
     parser.add_argument("--cases", type=int, default=100_000)
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--clients", type=int, default=8)
     args = parser.parse_args()
     if args.load:
-        load(args.customers, args.orders, args.cases)
+        load(args.customers, args.cases)
     secret = token_secret()
     paths = {
         "first page (50 cases)": "/api/v1/cases/?page_size=50",
