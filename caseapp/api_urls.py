@@ -4,7 +4,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
-from cases.api.views import CaseListCreateApi, DeliveryCheckApi  # noqa: F401 (the old /api/cases/ view)
+from cases.api.views import DeliveryCheckApi
 from cases.api.viewsets import CaseViewSet, PromiseViewSet
 from customers.api.views import CustomerViewSet
 from orders.api.views import ShipmentEventRecordApi
