@@ -110,3 +110,8 @@ def can_work_shipment(user, shipment) -> bool:
         Case.objects.filter(about, status__in=OPEN_STATUSES)
         .exclude(owner_id=None).exclude(owner_id=user.pk).exists()
     )
+
+
+def can_take_case(user, case) -> bool:
+    """Taking a case for oneself: an agent takes an unowned case (or keeps their own); a manager any case."""
+    return can_assign_case(user, case, user)

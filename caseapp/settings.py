@@ -41,6 +41,10 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "caseapp.apps.CaseappConfig",
     "rest_framework",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "apitokens",
     "anymail",
     "customers",
     "vouchers",
@@ -320,10 +324,43 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
+    # A token first, so an anonymous request gets 401 with WWW-Authenticate; sessions (the dashboard) enforce CSRF.
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "apitokens.authentication.ApiTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_THROTTLE_CLASSES": ["apitokens.throttling.ApiRateThrottle"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+# Requests per token (or per signed-in user) and period; for fairness between integrations, not security.
+API_TOKEN_THROTTLE_RATE = env.str("API_TOKEN_THROTTLE_RATE", default="1200/minute")
+API_USER_THROTTLE_RATE = env.str("API_USER_THROTTLE_RATE", default="600/minute")
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "caseapp API",
+    "DESCRIPTION": "Customers, vouchers, orders, shipments, cases, promises and remedies of caseapp. "
+                   "Authenticate with `Authorization: Bearer <token>` (a manager creates tokens at /tokens/) "
+                   "or a dashboard session.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SCHEMA_PATH_PREFIX": r"/api/v1/",
+    "SWAGGER_UI_DIST": "SIDECAR",  # served from our own static files: no CDN
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "CaseStatusEnum": "cases.models.CaseStatus", "CaseChannelEnum": "cases.models.CaseChannel",
+        "CaseEventKindEnum": "cases.models.CaseEventKind", "PromiseStatusEnum": "cases.models.PromiseStatus",
+        "OrderStatusEnum": "orders.models.OrderStatus", "ShipmentStatusEnum": "orders.models.ShipmentStatus",
+        "VoucherStatusEnum": "vouchers.models.VoucherStatus", "RemedyStatusEnum": "policies.models.RemedyStatus",
+        "RemedyKindEnum": "policies.models.RemedyKind",
+    },
+    "PREPROCESSING_HOOKS": ["caseapp.api_v1.only_v1_endpoints"],
 }
 
 LOGGING = {

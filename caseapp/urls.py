@@ -16,13 +16,16 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("health/", health, name="health"),
     path("favicon.ico", RedirectView.as_view(url=static("dashboard/favicon.svg"), permanent=True)),
+    path("api/v1/webhooks/", include("intake.urls")),
+    path("api/v1/", include("caseapp.api_urls", namespace="api-v1")),
+    # The unversioned paths: aliases of the same views, kept for one release (see the README's API section).
     path("api/cases/", CaseListCreateApi.as_view(), name="api-cases"),
     path("api/shipment-events/", ShipmentEventRecordApi.as_view(), name="api-shipment-events"),
     path("api/shipments/<int:shipment_id>/delivery-check/", DeliveryCheckApi.as_view(), name="api-delivery-check"),
-    path("api/v1/webhooks/", include("intake.urls")),
     # anymail's tracking webhooks of the configured ESPs only, e.g. /anymail/postmark/tracking/ (basic auth with
     # ANYMAIL_WEBHOOK_SECRET); the others answer 404 and no body gets a 5xx (caseapp/webhooks.py).
     path("anymail/", include("caseapp.webhooks")),
+    path("tokens/", include("apitokens.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("dashboard.auth_urls")),
     path("", include("dashboard.urls")),

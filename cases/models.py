@@ -81,6 +81,9 @@ class Case(models.Model):
         indexes = [
             models.Index(fields=["status", "arrived_at", "arrival_number"], name="case_queue_idx"),
             models.Index(fields=["owner", "status"], name="case_owner_status_idx"),
+            # The API's cursor pages over every case in arrival order, and integrations sync by "updated since".
+            models.Index(fields=["arrived_at", "arrival_number"], name="case_arrival_order_idx"),
+            models.Index(fields=["updated_at", "arrival_number"], name="case_updated_idx"),
         ]
         constraints = [
             models.CheckConstraint(condition=models.Q(category__in=CaseCategory.values), name="case_category_known"),

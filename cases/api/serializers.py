@@ -1,0 +1,121 @@
+"""Serializers of /api/v1/ cases: they parse and check input; cases.services does the work."""
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from rest_framework import serializers
+
+from caseapp.api import as_drf_error
+from caseapp.roles import AGENT, MANAGER
+from cases.models import Case, CaseCategory, CaseChannel, CaseEvent, CaseStatus, Promise
+from cases.services import case_open
+from customers.models import Customer
+from orders.models import Order, Shipment
+from policies.api.serializers import RemedySerializer
+from vouchers.models import Voucher
+
+
+def staff_users():
+    """Who may own a case or keep a promise: active agents and managers."""
+    return get_user_model().objects.filter(is_active=True, groups__name__in=(AGENT, MANAGER)).distinct()
+
+
+class CaseEventSerializer(serializers.ModelSerializer):
+    actor = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    data = serializers.JSONField(read_only=True)
+
+    class Meta:
+        model = CaseEvent
+        fields = ["id", "kind", "actor", "occurred_at", "text", "data"]
+        read_only_fields = fields
+
+
+class PromiseSerializer(serializers.ModelSerializer):
+    made_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    owner = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = Promise
+        fields = ["id", "case", "description", "made_by", "made_by_name", "made_at", "due_at", "owner", "status",
+                  "closed_at"]
+        read_only_fields = fields
+
+
+class CaseSerializer(serializers.ModelSerializer):
+    owner = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    order_number = serializers.CharField(source="order.number", read_only=True, allow_null=True, default=None)
+
+    class Meta:
+        model = Case
+        fields = ["arrival_number", "customer", "order", "order_number", "shipment", "voucher", "category",
+                  "channel", "status", "subject", "owner", "arrived_at", "first_response_due_at",
+                  "resolution_due_at", "first_responded_at", "resolved_at", "updated_at"]
+        read_only_fields = fields
+
+
+class CaseDetailSerializer(CaseSerializer):
+    """One case with its timeline, its promises and its remedies."""
+
+    events = CaseEventSerializer(many=True, read_only=True, help_text="The timeline, oldest first.")
+    promises = PromiseSerializer(many=True, read_only=True)
+    remedies = RemedySerializer(many=True, read_only=True)
+
+    class Meta(CaseSerializer.Meta):
+        fields = [*CaseSerializer.Meta.fields, "description", "events", "promises", "remedies"]
+        read_only_fields = fields
+
+
+class CaseOpenSerializer(serializers.Serializer):
+    """Open a case. It arrives now: the arrival time is never taken from the caller (the queue is fair)."""
+
+    customer = serializers.PrimaryKeyRelatedField(queryset=Customer.objects.all())
+    order = serializers.PrimaryKeyRelatedField(queryset=Order.objects.all(), required=False, allow_null=True)
+    shipment = serializers.PrimaryKeyRelatedField(queryset=Shipment.objects.all(), required=False, allow_null=True)
+    voucher = serializers.PrimaryKeyRelatedField(queryset=Voucher.objects.all(), required=False, allow_null=True)
+    category = serializers.ChoiceField(choices=CaseCategory.choices)
+    channel = serializers.ChoiceField(choices=[c for c in CaseChannel.choices if c[0] != CaseChannel.SYSTEM])
+    subject = serializers.CharField(max_length=200)
+    description = serializers.CharField(required=False, allow_blank=True, default="", max_length=20000)
+
+    def create(self, validated_data):
+        try:
+            return case_open(opened_by=self.context["request"].user, **validated_data)
+        except ValidationError as exc:
+            raise as_drf_error(exc) from exc
+
+
+class NoteAddSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=[("note", _("Note")), ("call", _("Call logged"))], default="note")
+    text = serializers.CharField(max_length=5000)
+
+
+class PromiseRecordSerializer(serializers.Serializer):
+    description = serializers.CharField(max_length=2000)
+    due_at = serializers.DateTimeField()
+    owner = serializers.SlugRelatedField(slug_field="username", queryset=staff_users(),
+                                         help_text="Who keeps it (an agent or manager); the caller when empty.",
+                                         required=False)
+    made_by_name = serializers.CharField(
+        max_length=120, required=False, allow_blank=True, default="",
+        help_text="Who made it, when not the caller (e.g. 'Regional VP').")
+
+    def validate_due_at(self, value):
+        if value < timezone.now():
+            raise serializers.ValidationError(_("A promise is due in the future."))
+        return value
+
+
+class PromiseCloseSerializer(serializers.Serializer):
+    kept = serializers.BooleanField()
+    note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+
+
+class StatusChangeSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=CaseStatus.choices)
+    reason = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+
+
+class AssignSerializer(serializers.Serializer):
+    owner = serializers.SlugRelatedField(slug_field="username", queryset=staff_users(), allow_null=True,
+                                         help_text="An agent's or manager's username; null for nobody.")

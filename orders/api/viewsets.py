@@ -1,0 +1,58 @@
+"""Orders (with their lines) and shipments (with their tracking events), read-only in /api/v1/.
+
+Recording tracking events and the delivery check are the existing views in orders/api/views.py and
+cases/api/views.py, mounted under /api/v1/ too.
+"""
+
+from django.db.models import Prefetch
+from django_filters import rest_framework as filters
+from rest_framework import viewsets
+
+from caseapp.api_v1 import DateTimeSinceFilter, IdCursorPagination, IdFilter, IsAgent
+from orders.models import Order, OrderStatus, PaymentMethod, Shipment, ShipmentEvent, ShipmentStatus
+
+from .serializers import OrderSerializer, ShipmentSerializer
+
+
+class OrderFilter(filters.FilterSet):
+    customer = IdFilter(field_name="customer_id")
+    number = filters.CharFilter(field_name="number", max_length=40)
+    status = filters.ChoiceFilter(choices=OrderStatus.choices)
+    payment_method = filters.ChoiceFilter(choices=PaymentMethod.choices)
+    placed_since = DateTimeSinceFilter(field_name="placed_at", lookup_expr="gte")
+    is_date_critical = filters.BooleanFilter()
+
+    class Meta:
+        model = Order
+        fields = ["customer", "number", "status", "payment_method", "is_date_critical"]
+
+
+class OrderViewSet(viewsets.ReadOnlyModelViewSet):
+    permission_classes = [IsAgent]
+    queryset = Order.objects.prefetch_related("lines")
+    serializer_class = OrderSerializer
+    pagination_class = IdCursorPagination
+    filterset_class = OrderFilter
+    lookup_value_regex = r"[0-9]{1,18}"
+
+
+class ShipmentFilter(filters.FilterSet):
+    order = IdFilter(field_name="order_id")
+    order_number = filters.CharFilter(field_name="order__number", max_length=40)
+    tracking_number = filters.CharFilter(field_name="tracking_number", max_length=64)
+    status = filters.ChoiceFilter(choices=ShipmentStatus.choices)
+
+    class Meta:
+        model = Shipment
+        fields = ["order", "order_number", "tracking_number", "status"]
+
+
+class ShipmentViewSet(viewsets.ReadOnlyModelViewSet):
+    permission_classes = [IsAgent]
+    queryset = Shipment.objects.select_related("courier", "order").prefetch_related(
+        Prefetch("events", queryset=ShipmentEvent.objects.order_by("occurred_at", "id"))
+    )
+    serializer_class = ShipmentSerializer
+    pagination_class = IdCursorPagination
+    filterset_class = ShipmentFilter
+    lookup_value_regex = r"[0-9]{1,18}"
