@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "django.contrib.postgres",
     "rest_framework",
     "anymail",
     "customers",
@@ -46,6 +47,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "axes",
     "dashboard",
+    "search",
 ]
 
 MIDDLEWARE = [
@@ -233,6 +235,9 @@ CELERY_BEAT_SCHEDULE: dict = {
     name: {"task": f"notifications.tasks.{task}", "schedule": env.float(variable, default=default)}
     for name, task, variable, default in BEAT_SCANS
 }
+
+# Search: the shop's order-number prefix, so "1004" also finds "SHOP-1004" (empty: none).
+CASEAPP_ORDER_NUMBER_PREFIX = env.str("CASEAPP_ORDER_NUMBER_PREFIX", default="")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],

@@ -4,6 +4,7 @@ from django.urls import include, path
 
 from cases.api.views import CaseListCreateApi, DeliveryCheckApi
 from orders.api.views import ShipmentEventRecordApi
+from search.views import SearchApi
 
 
 def health(request):
@@ -13,6 +14,8 @@ def health(request):
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("health/", health, name="health"),
+    path("api/v1/search/", SearchApi.as_view(), name="api-search"),
+    path("search/", include("search.urls")),
     path("api/cases/", CaseListCreateApi.as_view(), name="api-cases"),
     path("api/shipment-events/", ShipmentEventRecordApi.as_view(), name="api-shipment-events"),
     path("api/shipments/<int:shipment_id>/delivery-check/", DeliveryCheckApi.as_view(), name="api-delivery-check"),
