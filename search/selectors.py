@@ -15,7 +15,17 @@ from django.conf import settings
 from django.contrib.postgres.search import TrigramSimilarity, TrigramWordSimilarity
 from django.db import connection
 from django.db.models import (
-    BooleanField, CharField, Count, Exists, ExpressionWrapper, F, Func, OuterRef, Q, Subquery, Value,
+    BooleanField,
+    CharField,
+    Count,
+    Exists,
+    ExpressionWrapper,
+    F,
+    Func,
+    OuterRef,
+    Q,
+    Subquery,
+    Value,
 )
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Greatest, Lower
