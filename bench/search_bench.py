@@ -99,11 +99,11 @@ SELECT o.id, (SELECT min(id) FROM orders_courier) + o.id % 4, 'EW-' || lpad((o.i
 FROM orders_order o WHERE o.id % 2 = 0;
 ANALYZE orders_shipment;
 
-INSERT INTO vouchers_validityrule (name, validity_months, effective_from)
-SELECT 'Bench 12 months', 12, DATE '2020-01-01' WHERE NOT EXISTS (SELECT 1 FROM vouchers_validityrule);
+INSERT INTO vouchers_validityrule (code, name, validity_months, effective_from)
+SELECT 'bench-12', 'Bench 12 months', 12, DATE '2020-01-01' WHERE NOT EXISTS (SELECT 1 FROM vouchers_validityrule);
 INSERT INTO vouchers_voucher (code, holder_id, purchaser_id, value, balance, currency, issued_at, valid_until,
     validity_rule_id, status, created_at)
-SELECT 'GIFT-' || upper(substr(md5(g::text), 1, 4)) || '-' || upper(substr(md5(g::text), 5, 4)),
+SELECT 'GIFT-' || upper(substr(md5(g::text), 1, 4)) || '-' || lpad(g::text, 6, '0'),
        1 + (g * 3) % {customers}, NULL, 100, 100, 'RON', now() - interval '30 days', (now() + interval '300 days')::date,
        (SELECT min(id) FROM vouchers_validityrule), 'active', now()
 FROM generate_series(1, {vouchers}) g;

@@ -73,7 +73,10 @@ class SearchResults:
         return sum(len(hits) for _, hits in self.groups())
 
     def single(self):
-        """The one hit when there is exactly one (Enter opens it)."""
+        """What Enter opens: the one exact identifier hit (a code, a number, an email), else the only hit."""
+        exact = [hit for _, hits in self.groups() for hit in hits if getattr(hit, "is_exact", False)]
+        if len(exact) == 1:
+            return exact[0]
         groups = self.groups()
         if len(groups) == 1 and len(groups[0][1]) == 1:
             return groups[0][1][0]
@@ -84,15 +87,37 @@ def _is_postgresql() -> bool:
     return connection.vendor == "postgresql"
 
 
-def _first_unique(*querysets, limit=MAX_PER_KIND) -> list:
-    """Hits from each queryset in turn (best kind of match first), without repeats, at most `limit`."""
-    seen, hits = set(), []
-    for queryset in querysets:
-        if queryset is None or len(hits) >= limit:
+@dataclass(frozen=True)
+class _Exact:
+    """Hits of an exact identifier (a code, a number, an email): marked, and they make near misses moot."""
+
+    queryset: object
+
+
+@dataclass(frozen=True)
+class _NearMiss:
+    """Hits by similarity: only looked for when no exact identifier matched."""
+
+    queryset: object
+
+
+def _first_unique(*sources, limit=MAX_PER_KIND) -> list:
+    """Hits from each source in turn (best kind of match first), without repeats, at most `limit`."""
+    seen, hits, exact_found = set(), [], False
+    for source in sources:
+        if source is None or len(hits) >= limit:
+            continue
+        is_exact = isinstance(source, _Exact)
+        if isinstance(source, _NearMiss) and exact_found:
+            continue
+        queryset = source.queryset if isinstance(source, _Exact | _NearMiss) else source
+        if queryset is None:
             continue
         for obj in queryset[: limit - len(hits)]:
             if obj.pk not in seen:
                 seen.add(obj.pk)
+                obj.is_exact = is_exact
+                exact_found |= is_exact
                 hits.append(obj)
     return hits
 
@@ -123,7 +148,7 @@ def _customers(q: str, pg: bool) -> list:
     by_name = _customers_by_name(base, q, pg)
     latin = normalize.latin(q)
     by_latin_name = _customers_by_name(base, latin, pg) if latin != normalize.fold(q) else None
-    return _first_unique(exact, phone, by_name, by_latin_name)
+    return _first_unique(_Exact(exact), _Exact(phone), by_name, by_latin_name)
 
 
 def _customers_by_name(base, q: str, pg: bool):
@@ -185,7 +210,7 @@ def _orders(q: str, pg: bool) -> list:
         else:
             lines = OrderLine.objects.alias(folded=_fold(F("name"))).filter(folded__contains=normalize.fold(q))
         words = Order.objects.filter(Exists(lines.filter(order=OuterRef("pk")))).order_by("-placed_at", "pk")
-    return _first_unique(decorate(exact), decorate(typo), decorate(words))
+    return _first_unique(_Exact(decorate(exact)), _NearMiss(decorate(typo)), decorate(words))
 
 
 def _shipments(q: str, pg: bool) -> list:
@@ -195,7 +220,7 @@ def _shipments(q: str, pg: bool) -> list:
             case_link=_newest_case(order=OuterRef("order_id"))
         ) if qs is not None else None
     )
-    return _first_unique(decorate(exact), decorate(typo))
+    return _first_unique(_Exact(decorate(exact)), _NearMiss(decorate(typo)))
 
 
 def _vouchers(q: str, pg: bool) -> list:
@@ -205,7 +230,7 @@ def _vouchers(q: str, pg: bool) -> list:
             case_link=_newest_case(voucher=OuterRef("pk"))
         ) if qs is not None else None
     )
-    return _first_unique(decorate(exact), decorate(typo))
+    return _first_unique(_Exact(decorate(exact)), _NearMiss(decorate(typo)))
 
 
 def _cases(q: str, pg: bool) -> list:
@@ -215,7 +240,7 @@ def _cases(q: str, pg: bool) -> list:
     if match and int(match.group(1)) < _MAX_CASE_NUMBER:
         by_number = base.filter(pk=int(match.group(1)))
     words = case_words(base, q, pg) if len(q) >= MIN_FUZZY_CHARS else None
-    return _first_unique(by_number, words)
+    return _first_unique(_Exact(by_number), words)
 
 
 def case_words(base, q: str, pg: bool):
