@@ -53,16 +53,16 @@ def found(user, query, kind):
     return [hit.pk for hit in getattr(search_everything(user=user, query=query), kind)]
 
 
-@pytest.mark.parametrize("query", ["BK-GIFT-2026-ELENA", "bk-gift-2026-elena", "BK GIFT 2026 ELENA",
-                                   "bkgift2026elena", "  bk-gift-2026-elena  "])
-def test_a_voucher_by_its_code_in_any_case_with_or_without_dashes_or_spaces(shop, query):
-    # when / then
-    assert found(shop["agent"], query, "vouchers") == [shop["voucher"].pk]
+def test_a_voucher_by_its_code_in_any_case_with_or_without_dashes_or_spaces(shop):
+    for query in ["BK-GIFT-2026-ELENA", "bk-gift-2026-elena", "BK GIFT 2026 ELENA", "bkgift2026elena",
+                  "  bk-gift-2026-elena  "]:
+        # when / then
+        assert found(shop["agent"], query, "vouchers") == [shop["voucher"].pk]
 
 
-@pytest.mark.parametrize("query", ["HS-RUG-0470", "#HS-RUG-0470", "hs-rug-0470", "HSRUG0470", "# hs rug 0470"])
-def test_an_order_by_its_number_with_or_without_hash(shop, query):
-    assert found(shop["agent"], query, "orders") == [shop["rug"].pk]
+def test_an_order_by_its_number_with_or_without_hash(shop):
+    for query in ["HS-RUG-0470", "#HS-RUG-0470", "hs-rug-0470", "HSRUG0470", "# hs rug 0470"]:
+        assert found(shop["agent"], query, "orders") == [shop["rug"].pk]
 
 
 def test_an_order_number_without_the_shops_prefix(shop, settings):
@@ -76,9 +76,9 @@ def test_an_order_number_without_the_shops_prefix(shop, settings):
     assert found(shop["agent"], "#1004", "orders") == [order.pk]
 
 
-@pytest.mark.parametrize("query", ["EW-7741-BELG", "ew7741belg", "ew 7741 belg"])
-def test_a_shipment_by_its_tracking_number(shop, query):
-    assert found(shop["agent"], query, "shipments") == [shop["parcel"].pk]
+def test_a_shipment_by_its_tracking_number(shop):
+    for query in ["EW-7741-BELG", "ew7741belg", "ew 7741 belg"]:
+        assert found(shop["agent"], query, "shipments") == [shop["parcel"].pk]
 
 
 def test_a_case_by_its_number_with_or_without_hash(shop):
@@ -88,21 +88,21 @@ def test_a_case_by_its_number_with_or_without_hash(shop):
     assert found(shop["agent"], str(number), "cases")[0] == number
 
 
-@pytest.mark.parametrize("query", ["elena.popescu@mail.example", "ELENA.POPESCU@MAIL.EXAMPLE"])
-def test_a_customer_by_email_in_any_case(shop, query):
-    assert found(shop["agent"], query, "customers") == [shop["elena"].pk]
+def test_a_customer_by_email_in_any_case(shop):
+    for query in ["elena.popescu@mail.example", "ELENA.POPESCU@MAIL.EXAMPLE"]:
+        assert found(shop["agent"], query, "customers") == [shop["elena"].pk]
 
 
-@pytest.mark.parametrize("query", ["+40 721 000 111", "0721000111", "0721 000 111", "+40721000111"])
-def test_a_customer_by_phone_in_any_formatting(shop, query):
-    assert found(shop["agent"], query, "customers") == [shop["elena"].pk]
+def test_a_customer_by_phone_in_any_formatting(shop):
+    for query in ["+40 721 000 111", "0721000111", "0721 000 111", "+40721000111"]:
+        assert found(shop["agent"], query, "customers") == [shop["elena"].pk]
 
 
-@pytest.mark.parametrize("query, who", [("Popescu", "elena"), ("elena", "elena"), ("Соколов", "dmitri"),
+def test_a_customer_by_name_in_any_script_and_with_accents_folded_both_ways(shop):
+    for query, who in [("Popescu", "elena"), ("elena", "elena"), ("Соколов", "dmitri"),
                                         ("stefan muresan", "stefan"), ("Ștefan", "stefan"), ("Ştefan", "stefan"),
-                                        ("MUREȘAN", "stefan")])
-def test_a_customer_by_name_in_any_script_and_with_accents_folded_both_ways(shop, query, who):
-    assert found(shop["agent"], query, "customers") == [shop[who].pk]
+                                        ("MUREȘAN", "stefan")]:
+        assert found(shop["agent"], query, "customers") == [shop[who].pk]
 
 
 def test_an_order_by_a_word_of_a_line_item(shop):
@@ -158,14 +158,14 @@ def test_anonymous_callers_and_users_without_a_role_find_nothing(shop, client):
     assert search_everything(user=UserFactory(username="visitor2"), query="Popescu").total == 0
 
 
-@pytest.mark.parametrize("query", HOSTILE)
-def test_hostile_queries_give_a_result_or_nothing_never_an_error(shop, client, query):
+def test_hostile_queries_give_a_result_or_nothing_never_an_error(shop, client):
     client.force_login(shop["agent"])
-    page = client.get(reverse("search:search"), {"q": query}, HTTP_HX_REQUEST="true")
-    api = client.get("/api/v1/search/", {"q": query})
-    assert page.status_code == 200
-    assert api.status_code == 200
-    assert set(api.json()) == {"query", "cases", "customers", "orders", "shipments", "vouchers"}
+    for query in HOSTILE:
+        page = client.get(reverse("search:search"), {"q": query}, HTTP_HX_REQUEST="true")
+        api = client.get("/api/v1/search/", {"q": query})
+        assert page.status_code == 200, query
+        assert api.status_code == 200, query
+        assert set(api.json()) == {"query", "cases", "customers", "orders", "shipments", "vouchers"}, query
 
 
 def test_an_empty_query_finds_nothing(shop):
@@ -188,30 +188,30 @@ def test_a_fixed_number_of_queries_whatever_matches(shop, client, django_assert_
 # --- PostgreSQL: full text, trigrams, the document kept current by triggers ------------------------------------
 
 @pytest.mark.postgres
-@pytest.mark.parametrize("query", ["Elena Popesku", "Elena Popscu", "Дмитрий Сокалов"])
-def test_a_name_with_a_typo_or_two(shop, query):
-    expected = shop["dmitri"] if query.startswith("Д") else shop["elena"]
-    assert found(shop["agent"], query, "customers")[0] == expected.pk
+def test_a_name_with_a_typo_or_two(shop):
+    for query in ["Elena Popesku", "Elena Popscu", "Дмитрий Сокалов"]:
+        expected = shop["dmitri"] if query.startswith("Д") else shop["elena"]
+        assert found(shop["agent"], query, "customers")[0] == expected.pk
 
 
 @pytest.mark.postgres
-def test_a_name_typed_in_latin_letters_finds_it_stored_in_cyrillic_and_back(shop):
+def test_a_name_typed_in_cyrillic_finds_it_stored_in_latin_letters(shop):
     latin_dmitri = CustomerFactory(name="Dmitri Sokolov", email="d.sokolov@mail.example")
     assert latin_dmitri.pk in found(shop["agent"], "Дмитрий Соколов", "customers")
 
 
 @pytest.mark.postgres
-@pytest.mark.parametrize("query", ["BK-GIFT-2026-ELENX", "EW-7741-BELX", "HS-RUG-0407"])
-def test_a_code_with_a_typo(shop, query):
-    kind, key = {"B": ("vouchers", "voucher"), "E": ("shipments", "parcel"), "H": ("orders", "rug")}[query[0]]
-    assert found(shop["agent"], query, kind)[:1] == [shop[key].pk]
+def test_a_code_with_a_typo(shop):
+    for query in ["BK-GIFT-2026-ELENX", "EW-7741-BELX", "HS-RUG-0407"]:
+        kind, key = {"B": ("vouchers", "voucher"), "E": ("shipments", "parcel"), "H": ("orders", "rug")}[query[0]]
+        assert found(shop["agent"], query, kind)[:1] == [shop[key].pk]
 
 
 @pytest.mark.postgres
-@pytest.mark.parametrize("query", ["multumesc", "mulțumesc", "mulţumesc", "Multumesc voucherul"])
-def test_romanian_words_with_or_without_diacritics_either_way(shop, query):
-    # the subject has "Mulţumesc" with a cedilla; a comma-below ț and no diacritic at all find it too
-    assert found(shop["agent"], query, "cases") == [shop["voucher_case"].pk]
+def test_romanian_words_with_or_without_diacritics_either_way(shop):
+    for query in ["multumesc", "mulțumesc", "mulţumesc", "Multumesc voucherul"]:
+        # the subject has "Mulţumesc" with a cedilla; a comma-below ț and no diacritic at all find it too
+        assert found(shop["agent"], query, "cases") == [shop["voucher_case"].pk]
 
 
 @pytest.mark.postgres
