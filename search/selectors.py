@@ -18,7 +18,6 @@ from django.db.models import (
     BooleanField,
     CharField,
     Count,
-    Exists,
     ExpressionWrapper,
     F,
     Func,
@@ -41,8 +40,10 @@ from . import normalize
 MAX_PER_KIND = 8
 MIN_FUZZY_CHARS = 3
 MIN_IDENT_TYPO_CHARS = 5
+RANKED_CASES = 200  # full text: the newest matching cases are ranked, so a common word costs no more than a rare one
 LANGUAGE_CONFIGS = ("en", "ro", "ru", "it")
 _CASE_NUMBER = re.compile(r"^#?\s*(\d{1,12})$")
+_PHONE = re.compile(r"^\+?[\d\s().-]{7,}$")
 _MAX_CASE_NUMBER = 2**62
 
 
@@ -101,25 +102,28 @@ class _NearMiss:
     queryset: object
 
 
-def _first_unique(*sources, limit=MAX_PER_KIND) -> list:
-    """Hits from each source in turn (best kind of match first), without repeats, at most `limit`."""
-    seen, hits, exact_found = set(), [], False
-    for source in sources:
-        if source is None or len(hits) >= limit:
-            continue
-        is_exact = isinstance(source, _Exact)
-        if isinstance(source, _NearMiss) and exact_found:
-            continue
-        queryset = source.queryset if isinstance(source, _Exact | _NearMiss) else source
-        if queryset is None:
-            continue
-        for obj in queryset[: limit - len(hits)]:
-            if obj.pk not in seen:
-                seen.add(obj.pk)
-                obj.is_exact = is_exact
-                exact_found |= is_exact
-                hits.append(obj)
-    return hits
+def _collect(hits: list, seen: set, queryset, is_exact: bool, limit=MAX_PER_KIND) -> None:
+    """Add (pk, is exact) of a source's hits, without repeats, up to `limit`. Sources select primary keys only;
+    the few hits of a kind are then read once, with what the results show."""
+    if queryset is None or len(hits) >= limit:
+        return
+    for pk in queryset.values_list("pk", flat=True)[: limit - len(hits)]:
+        if pk not in seen:
+            seen.add(pk)
+            hits.append((pk, is_exact))
+
+
+def _read(queryset, hits: list[tuple[int, bool]]) -> list:
+    """The hits' rows, in the hits' order, marked exact or not (one query)."""
+    if not hits:
+        return []
+    rows = queryset.in_bulk([pk for pk, _ in hits])
+    found = []
+    for pk, is_exact in hits:
+        if pk in rows:
+            rows[pk].is_exact = is_exact
+            found.append(rows[pk])
+    return found
 
 
 def _newest_case(**filters) -> Subquery:
@@ -132,23 +136,22 @@ def _newest_case(**filters) -> Subquery:
     )
 
 
-def _customers(q: str, pg: bool) -> list:
-    base = Customer.objects.annotate(
-        open_cases=Count("cases", filter=Q(cases__status__in=OPEN_STATUSES)),
-        case_link=_newest_case(customer=OuterRef("pk")),
-    )
+def _customers(q: str, pg: bool):
+    base = Customer.objects.all()
     exact = None
     if "@" in q:
         exact = base.alias(email_lower=Lower("email")).filter(email_lower=q.lower())
     phone = None
-    digits = normalize.digits_only(q)
-    if len(digits) >= 7 and len(digits) >= len(q.replace(" ", "")) - 3:
+    if _PHONE.match(q):
         phone = base.alias(phone_key=Func(F("phone"), function="caseapp_phone_key", output_field=CharField()))
-        phone = phone.filter(phone_key=normalize.phone_key(digits)).exclude(phone="")
+        phone = phone.filter(phone_key=normalize.phone_key(q))
     by_name = _customers_by_name(base, q, pg)
     latin = normalize.latin(q)
     by_latin_name = _customers_by_name(base, latin, pg) if latin != normalize.fold(q) else None
-    return _first_unique(_Exact(exact), _Exact(phone), by_name, by_latin_name)
+    return (_Exact(exact), _Exact(phone), by_name, by_latin_name), Customer.objects.annotate(
+        open_cases=Count("cases", filter=Q(cases__status__in=OPEN_STATUSES)),
+        case_link=_newest_case(customer=OuterRef("pk")),
+    )
 
 
 def _customers_by_name(base, q: str, pg: bool):
@@ -181,7 +184,7 @@ def _identifier_matches(model, column: str, q: str, pg: bool, extra_idents=()):
         exact_q |= Q(ident_col=value)
     exact = base.filter(exact_q)
     typo = None
-    if len(ident) >= MIN_IDENT_TYPO_CHARS:
+    if len(ident) >= MIN_IDENT_TYPO_CHARS and any(ch.isdigit() for ch in ident):  # codes carry digits
         if pg:
             typo = (
                 base.filter(ident_col__trigram_similar=idents[0])
@@ -193,58 +196,52 @@ def _identifier_matches(model, column: str, q: str, pg: bool, extra_idents=()):
     return exact, typo
 
 
-def _orders(q: str, pg: bool) -> list:
+def _orders(q: str, pg: bool):
     prefix = getattr(settings, "CASEAPP_ORDER_NUMBER_PREFIX", "")
     stripped = q.lstrip("#").strip()
     exact, typo = _identifier_matches(Order, "number", stripped, pg, extra_idents=[prefix + stripped] if prefix else [])
-    decorate = lambda qs: (  # noqa: E731
-        qs.select_related("customer").annotate(case_link=_newest_case(order=OuterRef("pk"))) if qs is not None else None
-    )
     words = None
-    if len(q) >= MIN_FUZZY_CHARS:
+    if len(q) >= MIN_FUZZY_CHARS and any(ch.isalpha() for ch in q):
         if pg:
-            lines = OrderLine.objects.filter(
-                RawSQL("to_tsvector('caseapp_simple', name) @@ plainto_tsquery('caseapp_simple', %s)", [q],
-                       output_field=BooleanField())
-            )
+            # The lines' GIN index finds the lines (OFFSET 0 keeps the planner from walking the orders instead),
+            # the newest orders among them come first.
+            words = Order.objects.filter(RawSQL(
+                "orders_order.id IN (SELECT m.order_id FROM (SELECT l.order_id FROM orders_orderline l "
+                "WHERE to_tsvector('caseapp_simple', l.name) @@ plainto_tsquery('caseapp_simple', %s) OFFSET 0) m "
+                f"ORDER BY m.order_id DESC LIMIT {MAX_PER_KIND * 4})", [q], output_field=BooleanField(),
+            )).order_by("-placed_at", "pk")
         else:
             lines = OrderLine.objects.alias(folded=_fold(F("name"))).filter(folded__contains=normalize.fold(q))
-        words = Order.objects.filter(Exists(lines.filter(order=OuterRef("pk")))).order_by("-placed_at", "pk")
-    return _first_unique(_Exact(decorate(exact)), _NearMiss(decorate(typo)), decorate(words))
+            words = Order.objects.filter(pk__in=Subquery(lines.values("order_id"))).order_by("-placed_at", "pk")
+    return (_Exact(exact), _NearMiss(typo), words), Order.objects.select_related("customer").annotate(
+        case_link=_newest_case(order=OuterRef("pk")))
 
 
-def _shipments(q: str, pg: bool) -> list:
+def _shipments(q: str, pg: bool):
     exact, typo = _identifier_matches(Shipment, "tracking_number", q, pg)
-    decorate = lambda qs: (  # noqa: E731
-        qs.select_related("courier", "order").annotate(
-            case_link=_newest_case(order=OuterRef("order_id"))
-        ) if qs is not None else None
-    )
-    return _first_unique(_Exact(decorate(exact)), _NearMiss(decorate(typo)))
+    return (_Exact(exact), _NearMiss(typo)), Shipment.objects.select_related("courier", "order").annotate(
+        case_link=_newest_case(order=OuterRef("order_id")))
 
 
-def _vouchers(q: str, pg: bool) -> list:
+def _vouchers(q: str, pg: bool):
     exact, typo = _identifier_matches(Voucher, "code", q, pg)
-    decorate = lambda qs: (  # noqa: E731
-        qs.select_related("holder").annotate(
-            case_link=_newest_case(voucher=OuterRef("pk"))
-        ) if qs is not None else None
-    )
-    return _first_unique(_Exact(decorate(exact)), _NearMiss(decorate(typo)))
+    return (_Exact(exact), _NearMiss(typo)), Voucher.objects.select_related("holder").annotate(
+        case_link=_newest_case(voucher=OuterRef("pk")))
 
 
-def _cases(q: str, pg: bool) -> list:
-    base = Case.objects.select_related("customer", "owner")
+def _cases(q: str, pg: bool):
+    base = Case.objects.all()
     by_number = None
     match = _CASE_NUMBER.match(q)
     if match and int(match.group(1)) < _MAX_CASE_NUMBER:
         by_number = base.filter(pk=int(match.group(1)))
     words = case_words(base, q, pg) if len(q) >= MIN_FUZZY_CHARS else None
-    return _first_unique(_Exact(by_number), words)
+    return (_Exact(by_number), words), Case.objects.select_related("customer", "owner")
 
 
 def case_words(base, q: str, pg: bool):
-    """Cases by words of their subject, description, timeline and promises, best first."""
+    """Cases by words of their subject, description, timeline and promises: of the RANKED_CASES newest that match,
+    the best ranked first (a word in the subject outranks one in a note)."""
     if not pg:
         folded = normalize.fold(q)
         return base.alias(fs=_fold(F("subject")), fd=_fold(F("description"))).filter(
@@ -256,7 +253,8 @@ def case_words(base, q: str, pg: bool):
         for code in LANGUAGE_CONFIGS
     )
     return base.filter(
-        RawSQL(f"cases_case.arrival_number IN (SELECT d.case_id FROM search_casedocument d WHERE {condition})",
+        RawSQL(f"cases_case.arrival_number IN (SELECT d.case_id FROM search_casedocument d WHERE {condition} "
+               f"ORDER BY d.case_id DESC LIMIT {RANKED_CASES})",
                [q] * len(LANGUAGE_CONFIGS), output_field=BooleanField())
     ).annotate(
         rank=RawSQL("(SELECT ts_rank(d.document, websearch_to_tsquery(search_case_config(d.language), %s)) "
@@ -264,16 +262,34 @@ def case_words(base, q: str, pg: bool):
     ).order_by("-rank", "-arrival_number")
 
 
+KINDS = {"cases": _cases, "customers": _customers, "orders": _orders, "shipments": _shipments,
+         "vouchers": _vouchers}
+
+
 def search_everything(*, user, query: str | None) -> SearchResults:
-    """What the box finds for this user. Agents and managers read every case; anybody else finds nothing."""
+    """What the box finds for this user. Agents and managers read every case; anybody else finds nothing.
+
+    Each kind plans its sources (best kind of match first). Exact identifiers of every kind are looked up first;
+    when one matched anywhere (an order number, a voucher code, an email), near misses are not looked for: that
+    identifier is the answer. Then the words and names. Each kind's few hits are read in one query."""
     q = normalize.clean_query(query)
     results = SearchResults(query=q)
     if not q or not is_agent(user):
         return results
     pg = _is_postgresql()
-    results.cases = _cases(q, pg)
-    results.customers = _customers(q, pg)
-    results.orders = _orders(q, pg)
-    results.shipments = _shipments(q, pg)
-    results.vouchers = _vouchers(q, pg)
+    plans = {kind: plan(q, pg) for kind, plan in KINDS.items()}
+    hits = {kind: [] for kind in plans}
+    seen = {kind: set() for kind in plans}
+    for kind, (sources, _) in plans.items():
+        for source in sources:
+            if isinstance(source, _Exact):
+                _collect(hits[kind], seen[kind], source.queryset, True)
+    exact_anywhere = any(hits.values())
+    for kind, (sources, _) in plans.items():
+        for source in sources:
+            if isinstance(source, _Exact) or (isinstance(source, _NearMiss) and exact_anywhere):
+                continue
+            _collect(hits[kind], seen[kind], source.queryset if isinstance(source, _NearMiss) else source, False)
+    for kind, (_, rows) in plans.items():
+        setattr(results, kind, _read(rows, hits[kind]))
     return results

@@ -116,7 +116,7 @@ SELECT search_casedocument_refresh(arrival_number) FROM cases_case;
 INDEXES = r"""
 CREATE INDEX search_customer_name_trgm ON customers_customer USING gin (caseapp_fold(name) gin_trgm_ops);
 CREATE INDEX search_customer_email_lower ON customers_customer (lower(email));
-CREATE INDEX search_customer_phone_key ON customers_customer (caseapp_phone_key(phone)) WHERE phone <> '';
+CREATE INDEX search_customer_phone_key ON customers_customer (caseapp_phone_key(phone));
 CREATE INDEX search_order_number_ident ON orders_order (caseapp_ident(number));
 CREATE INDEX search_order_number_trgm ON orders_order USING gin (caseapp_ident(number) gin_trgm_ops);
 CREATE INDEX search_orderline_words ON orders_orderline USING gin (to_tsvector('caseapp_simple', name));
