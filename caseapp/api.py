@@ -3,7 +3,7 @@
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import permissions, serializers
 
-from caseapp.roles import is_agent
+from caseapp.permissions import is_agent
 
 
 class IsAgent(permissions.BasePermission):

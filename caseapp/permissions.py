@@ -10,13 +10,24 @@ Objects that hang off a case (its shipment, order, voucher, promises, remedies) 
 them through a case needs `can_work_case`. A shipment or order that belongs to cases owned by others may be
 acted on only by a manager or by the owner of one of those cases (`can_work_shipment`).
 
+Only managers approve or reject a remedy, and never one they proposed themselves. Only a manager gives a case
+to somebody else; an agent may take an unowned case and hand their own back to the queue.
+
 The roles are read once per user object (one query) and cached on it, so a page or an API request keeps a
-fixed number of queries. Views adapt these with dashboard.permissions (decorators) and caseapp.api (DRF).
+fixed number of queries. Views adapt these with dashboard.permissions (decorators) and caseapp.api (DRF);
+services that act for a person take `by=` and call `require(...)`, so the API, the dashboard, commands and
+imports meet the same rule (`by=None` is caseapp itself: a scan, an import, a courier's webhook).
+tests/security/test_permission_matrix.py checks every URL against these rules.
 """
 
 from __future__ import annotations
 
+from django.core.exceptions import PermissionDenied
+from django.utils.translation import gettext_lazy as _
+
 from caseapp.roles import AGENT, MANAGER
+
+NOT_YOUR_CASE = _("This case belongs to another agent. Ask a manager to reassign it.")
 
 _CACHE_ATTR = "_caseapp_roles"
 
@@ -58,6 +69,30 @@ def can_work_case(user, case) -> bool:
 def cases_visible_to(user, queryset):
     """A case list filtered by what the user may read (lists must filter: object checks do not run there)."""
     return queryset if is_agent(user) else queryset.none()
+
+
+def can_assign_case(user, case, owner) -> bool:
+    """A manager gives a case to anyone (or nobody); an agent takes an unowned case for themself, or hands
+    their own case back to the queue."""
+    if is_manager(user):
+        return True
+    if not is_agent(user):
+        return False
+    owner_id = owner.pk if owner is not None else None
+    if case.owner_id is None:
+        return owner_id == user.pk
+    return case.owner_id == user.pk and owner_id in (None, user.pk)
+
+
+def can_decide_remedy(user, remedy) -> bool:
+    """Managers approve or reject remedies that wait for approval, never one they proposed themselves."""
+    return is_manager(user) and remedy.proposed_by_id != user.pk
+
+
+def require(allowed: bool, message: str = NOT_YOUR_CASE) -> None:
+    """Raise PermissionDenied (a 403 in the dashboard and the API) unless allowed."""
+    if not allowed:
+        raise PermissionDenied(message)
 
 
 def can_work_shipment(user, shipment) -> bool:

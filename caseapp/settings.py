@@ -46,7 +46,9 @@ INSTALLED_APPS = [
     "notifications",
     "django_htmx",
     "axes",
+    "staff",
     "dashboard",
+    "intake",
     "search",
 ]
 
@@ -58,6 +60,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "dashboard.middleware.NoStoreForSignedInMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -166,7 +169,7 @@ EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.file
 EMAIL_FILE_PATH = str(VAR_DIR / "mail")
 EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
 EMAIL_PORT = env.int("EMAIL_PORT", default=25)
-EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)  # seconds; a send holds its outbox row's lock meanwhile
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)  # seconds the provider may take to answer one step of a send
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="caseapp <care@shop.example>")
 ANYMAIL = {
     key: value
@@ -213,6 +216,9 @@ NOTIFICATIONS_SHIPMENT_SILENT_HOURS = env.int("NOTIFICATIONS_SHIPMENT_SILENT_HOU
 NOTIFICATIONS_LATE_NEW_DATE_DAYS = env.int("NOTIFICATIONS_LATE_NEW_DATE_DAYS", default=2)
 # How long the courier correction of a COD amount may take, at most, in hours.
 NOTIFICATIONS_COD_FIX_HOURS = env.int("NOTIFICATIONS_COD_FIX_HOURS", default=4)
+# A date-critical parcel that can still be saved is the shop's to act on first: if no person has acted on the case
+# this many hours after the escalation, the customer is told it is at risk (never a new date after the occasion).
+NOTIFICATIONS_DATE_CRITICAL_ACT_HOURS = env.int("NOTIFICATIONS_DATE_CRITICAL_ACT_HOURS", default=4)
 NOTIFICATIONS_SCAN_BATCH_SIZE = env.int("NOTIFICATIONS_SCAN_BATCH_SIZE", default=500)
 # Sending: attempts, exponential backoff (kept well below the broker's visibility timeout), and the sweep.
 NOTIFICATIONS_MAX_ATTEMPTS = env.int("NOTIFICATIONS_MAX_ATTEMPTS", default=8)
@@ -221,6 +227,24 @@ NOTIFICATIONS_RETRY_BACKOFF_MAX_SECONDS = env.int("NOTIFICATIONS_RETRY_BACKOFF_M
 NOTIFICATIONS_SWEEP_AFTER_SECONDS = env.int("NOTIFICATIONS_SWEEP_AFTER_SECONDS", default=120)
 if REDIS_URL and NOTIFICATIONS_RETRY_BACKOFF_MAX_SECONDS * 2 > CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"]:
     raise ValueError("NOTIFICATIONS_RETRY_BACKOFF_MAX_SECONDS must stay well below the broker's visibility timeout.")
+# A send may take this long at most (the task's hard time limit, enforced by the prefork pool); a row still
+# "sending" after it (plus a few seconds) belongs to a worker that died mid-send, and the sweep resolves it.
+NOTIFICATIONS_SENDING_TIMEOUT_SECONDS = env.int(
+    "NOTIFICATIONS_SENDING_TIMEOUT_SECONDS", default=max(120, 3 * EMAIL_TIMEOUT)
+)
+if NOTIFICATIONS_SENDING_TIMEOUT_SECONDS <= EMAIL_TIMEOUT:
+    raise ValueError("NOTIFICATIONS_SENDING_TIMEOUT_SECONDS must be longer than EMAIL_TIMEOUT.")
+# When nobody can know whether the provider accepted a message (the worker died after handing it over, or the
+# answer never came) and the provider does not deduplicate on our idempotency key: "hold" it for a person
+# (nothing is sent twice, nothing is sent until someone decides) or "resend" it (same Message-ID; at least once).
+NOTIFICATIONS_IN_DOUBT = env.str("NOTIFICATIONS_IN_DOUBT", default="hold")
+if NOTIFICATIONS_IN_DOUBT not in ("hold", "resend"):
+    raise ValueError("NOTIFICATIONS_IN_DOUBT: give hold or resend.")
+# Providers that deduplicate on the idempotency key caseapp sends (notifications.services.DEDUPLICATING_BACKENDS).
+ANYMAIL.update({key: value for key, value in {
+    "RESEND_API_KEY": env.str("ANYMAIL_RESEND_API_KEY", default=""),
+    "BREVO_API_KEY": env.str("ANYMAIL_BREVO_API_KEY", default=""),
+}.items() if value})
 
 # One beat scheduler runs these (celery -A caseapp beat); each interval in seconds from the environment.
 BEAT_SCANS = [  # (schedule name, task, environment variable with its interval in seconds, default)
@@ -230,12 +254,22 @@ BEAT_SCANS = [  # (schedule name, task, environment variable with its interval i
     ("scan-uncollected-parcels", "scan_uncollected_parcels_task", "NOTIFICATIONS_SCAN_NOT_COLLECTED_SECONDS", 3600),
     ("scan-overdue-promises", "scan_overdue_promises_task", "NOTIFICATIONS_SCAN_PROMISES_SECONDS", 300),
     ("sweep-outbox", "sweep_outbox_task", "NOTIFICATIONS_SWEEP_SECONDS", 60),
+    ("mark-expired-vouchers", "vouchers.tasks.mark_expired_vouchers_task", "VOUCHERS_MARK_EXPIRED_SECONDS", 3600),
 ]
-CELERY_BEAT_SCHEDULE: dict = {
-    name: {"task": f"notifications.tasks.{task}", "schedule": env.float(variable, default=default)}
+BEAT_SCANS += [  # tasks of other apps: their full dotted name
+    ("purge-webhook-payloads", "intake.tasks.purge_webhook_payloads_task", "INTAKE_PURGE_SECONDS", 3600),
+]
+CELERY_BEAT_SCHEDULE: dict = {  # a task without a module is one of notifications.tasks
+    name: {"task": task if "." in task else f"notifications.tasks.{task}",
+           "schedule": env.float(variable, default=default)}
     for name, task, variable, default in BEAT_SCANS
 }
 
+# Shop data in (intake/): webhooks and order imports.
+INTAKE_WEBHOOK_TOLERANCE_SECONDS = env.int("INTAKE_WEBHOOK_TOLERANCE_SECONDS", default=300)
+INTAKE_WEBHOOK_MAX_BYTES = env.int("INTAKE_WEBHOOK_MAX_BYTES", default=1_000_000)
+INTAKE_WEBHOOK_PAYLOAD_RETENTION_DAYS = env.int("INTAKE_WEBHOOK_PAYLOAD_RETENTION_DAYS", default=14)
+INTAKE_UPLOAD_MAX_BYTES = env.int("INTAKE_UPLOAD_MAX_BYTES", default=20_000_000)
 # Search: the shop's order-number prefix, so "1004" also finds "SHOP-1004" (empty: none).
 CASEAPP_ORDER_NUMBER_PREFIX = env.str("CASEAPP_ORDER_NUMBER_PREFIX", default="")
 
@@ -249,6 +283,11 @@ REST_FRAMEWORK = {
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"permission_denied_without_traceback": {"()": "caseapp.logfilters.PermissionDeniedWithoutTraceback"}},
     "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "loggers": {
+        # An ordinary 403 is one line, not a traceback (caseapp/logfilters.py).
+        "django.request": {"filters": ["permission_denied_without_traceback"]},
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }

@@ -1,6 +1,8 @@
 from django.contrib import admin
 from django.http import JsonResponse
+from django.templatetags.static import static
 from django.urls import include, path
+from django.views.generic import RedirectView
 
 from cases.api.views import CaseListCreateApi, DeliveryCheckApi
 from orders.api.views import ShipmentEventRecordApi
@@ -14,11 +16,13 @@ def health(request):
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("health/", health, name="health"),
+    path("favicon.ico", RedirectView.as_view(url=static("dashboard/favicon.svg"), permanent=True)),
     path("api/v1/search/", SearchApi.as_view(), name="api-search"),
     path("search/", include("search.urls")),
     path("api/cases/", CaseListCreateApi.as_view(), name="api-cases"),
     path("api/shipment-events/", ShipmentEventRecordApi.as_view(), name="api-shipment-events"),
     path("api/shipments/<int:shipment_id>/delivery-check/", DeliveryCheckApi.as_view(), name="api-delivery-check"),
+    path("api/v1/webhooks/", include("intake.urls")),
     # anymail's tracking webhooks, e.g. /anymail/postmark/tracking/ (basic auth with ANYMAIL WEBHOOK_SECRET).
     path("anymail/", include("anymail.urls")),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -2,36 +2,37 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 
 class CaseCategory(models.TextChoices):
-    VOUCHER_EXPIRED = "voucher_expired", "Voucher expired"
-    LATE_DELIVERY = "late_delivery", "Late delivery"
-    LOST_PARCEL = "lost_parcel", "Lost parcel"
-    WRONG_ITEM = "wrong_item", "Wrong item"
-    INCOMPLETE_ORDER = "incomplete_order", "Incomplete order"
-    DEFECTIVE_ITEM = "defective_item", "Defective item"
-    COD_MISMATCH = "cod_mismatch", "COD mismatch"
-    NOT_COLLECTED = "not_collected", "Not collected"
-    BROKEN_PROMISE = "broken_promise", "Broken promise"
-    OTHER = "other", "Other"
+    VOUCHER_EXPIRED = "voucher_expired", _("Voucher expired")
+    LATE_DELIVERY = "late_delivery", _("Late delivery")
+    LOST_PARCEL = "lost_parcel", _("Lost parcel")
+    WRONG_ITEM = "wrong_item", _("Wrong item")
+    INCOMPLETE_ORDER = "incomplete_order", _("Incomplete order")
+    DEFECTIVE_ITEM = "defective_item", _("Defective item")
+    COD_MISMATCH = "cod_mismatch", _("COD mismatch")
+    NOT_COLLECTED = "not_collected", _("Not collected")
+    BROKEN_PROMISE = "broken_promise", _("Broken promise")
+    OTHER = "other", _("Other")
 
 
 class CaseChannel(models.TextChoices):
-    EMAIL = "email", "Email"
-    PHONE = "phone", "Phone"
-    COUNTER = "counter", "Counter"
-    WEB = "web", "Web"
-    SYSTEM = "system", "Detected by the system"
+    EMAIL = "email", _("Email")
+    PHONE = "phone", _("Phone")
+    COUNTER = "counter", _("Counter")
+    WEB = "web", _("Web")
+    SYSTEM = "system", _("Detected by the system")
 
 
 class CaseStatus(models.TextChoices):
-    NEW = "new", "New"
-    OPEN = "open", "Open"
-    WAITING_ON_SHOP = "waiting_on_shop", "Waiting on shop"
-    WAITING_ON_CUSTOMER = "waiting_on_customer", "Waiting on customer"
-    RESOLVED = "resolved", "Resolved"
-    CLOSED = "closed", "Closed"
+    NEW = "new", _("New")
+    OPEN = "open", _("Open")
+    WAITING_ON_SHOP = "waiting_on_shop", _("Waiting on shop")
+    WAITING_ON_CUSTOMER = "waiting_on_customer", _("Waiting on customer")
+    RESOLVED = "resolved", _("Resolved")
+    CLOSED = "closed", _("Closed")
 
 
 OPEN_STATUSES = (CaseStatus.NEW, CaseStatus.OPEN, CaseStatus.WAITING_ON_SHOP, CaseStatus.WAITING_ON_CUSTOMER)
@@ -41,7 +42,10 @@ class Case(models.Model):
     """A customer's problem, from arrival to resolution.
 
     The primary key is the arrival number: allocated by the database in arrival order, strictly increasing.
-    The queue orders by (arrived_at, arrival_number); the customer's spend plays no part in it.
+    The queue orders by (arrived_at, arrival_number); the customer's spend plays no part in it. `arrived_at` is
+    service-owned: the time caseapp received the case, set by cases.services.case_open, never by a client, so
+    the queue is insertion order. `reported_at` is when the customer says they wrote or called (an email's
+    date, a call logged later): stored and shown, bounded, never used to order the queue or set the clocks.
     """
 
     arrival_number = models.BigAutoField(primary_key=True)
@@ -62,6 +66,10 @@ class Case(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="owned_cases"
     )
     arrived_at = models.DateTimeField(default=timezone.now)
+    reported_at = models.DateTimeField(
+        null=True, blank=True,
+        help_text="When the customer says they wrote or called, if a client gave it; never orders the queue.",
+    )
     first_response_due_at = models.DateTimeField()
     resolution_due_at = models.DateTimeField()
     first_responded_at = models.DateTimeField(null=True, blank=True)
@@ -93,34 +101,37 @@ class Case(models.Model):
         return self.status in OPEN_STATUSES
 
     def clean(self):
+        """One customer's case links only that customer's order, shipment and voucher (case_open runs this)."""
         errors = {}
         if self.order_id and self.customer_id and self.order.customer_id != self.customer_id:
-            errors["order"] = "This order belongs to another customer."
+            errors["order"] = _("This order belongs to another customer.")
         if self.shipment_id and self.order_id and self.shipment.order_id != self.order_id:
-            errors["shipment"] = "This shipment belongs to another order."
+            errors["shipment"] = _("This shipment belongs to another order.")
+        elif self.shipment_id and self.customer_id and self.shipment.order.customer_id != self.customer_id:
+            errors["shipment"] = _("This shipment belongs to another customer's order.")
         if self.voucher_id and self.customer_id and self.voucher.holder_id not in (None, self.customer_id):
-            errors["voucher"] = "This voucher is held by another customer."
+            errors["voucher"] = _("This voucher is held by another customer.")
         if errors:
             raise ValidationError(errors)
 
 
 class CaseEventKind(models.TextChoices):
-    CREATED = "created", "Case opened"
-    NOTE = "note", "Note"
-    EMAIL_IN = "email_in", "Email received"
-    EMAIL_OUT = "email_out", "Email sent"
-    CALL = "call", "Call"
-    STATUS_CHANGED = "status_changed", "Status changed"
-    OWNER_CHANGED = "owner_changed", "Owner changed"
-    PROMISE_MADE = "promise_made", "Promise made"
-    PROMISE_KEPT = "promise_kept", "Promise kept"
-    PROMISE_BROKEN = "promise_broken", "Promise broken"
-    REMEDY_PROPOSED = "remedy_proposed", "Remedy proposed"
-    REMEDY_APPLIED = "remedy_applied", "Remedy applied"
-    REMEDY_APPROVED = "remedy_approved", "Remedy approved"
-    REMEDY_REJECTED = "remedy_rejected", "Remedy rejected"
-    DETECTED = "detected", "Detected by the system"
-    NOTIFICATION_FAILED = "notification_failed", "Notification failed"
+    CREATED = "created", _("Case opened")
+    NOTE = "note", _("Note")
+    EMAIL_IN = "email_in", _("Email received")
+    EMAIL_OUT = "email_out", _("Email sent")
+    CALL = "call", _("Call")
+    STATUS_CHANGED = "status_changed", _("Status changed")
+    OWNER_CHANGED = "owner_changed", _("Owner changed")
+    PROMISE_MADE = "promise_made", _("Promise made")
+    PROMISE_KEPT = "promise_kept", _("Promise kept")
+    PROMISE_BROKEN = "promise_broken", _("Promise broken")
+    REMEDY_PROPOSED = "remedy_proposed", _("Remedy proposed")
+    REMEDY_APPLIED = "remedy_applied", _("Remedy applied")
+    REMEDY_APPROVED = "remedy_approved", _("Remedy approved")
+    REMEDY_REJECTED = "remedy_rejected", _("Remedy rejected")
+    DETECTED = "detected", _("Detected by the system")
+    NOTIFICATION_FAILED = "notification_failed", _("Notification failed")
 
 
 class AppendOnlyQuerySet(models.QuerySet):
@@ -170,9 +181,9 @@ class CaseEvent(models.Model):
 
 
 class PromiseStatus(models.TextChoices):
-    OPEN = "open", "Open"
-    KEPT = "kept", "Kept"
-    BROKEN = "broken", "Broken"
+    OPEN = "open", _("Open")
+    KEPT = "kept", _("Kept")
+    BROKEN = "broken", _("Broken")
 
 
 class Promise(models.Model):
@@ -192,11 +203,16 @@ class Promise(models.Model):
     status = models.CharField(max_length=8, choices=PromiseStatus.choices, default=PromiseStatus.OPEN)
     closed_at = models.DateTimeField(null=True, blank=True)
     overdue_alerted_at = models.DateTimeField(null=True, blank=True)
+    key = models.CharField(
+        max_length=100, blank=True,
+        help_text="A task promised once per case, whoever records it (e.g. cod-correction:<shipment id>).",
+    )
 
     class Meta:
         ordering = ["due_at", "id"]
         indexes = [models.Index(fields=["status", "due_at"], name="promise_status_due_idx")]
         constraints = [
+            models.UniqueConstraint(fields=["case", "key"], condition=~models.Q(key=""), name="promise_key_once_per_case"),
             models.CheckConstraint(condition=models.Q(status__in=PromiseStatus.values), name="promise_status_known"),
             models.CheckConstraint(condition=~models.Q(description=""), name="promise_has_description"),
             models.CheckConstraint(

@@ -14,7 +14,17 @@ from django.utils import timezone
 
 from orders.models import Order
 
-from .models import OPEN_STATUSES, Case, CaseCategory, CaseChannel, CaseStatus, Promise, PromiseStatus
+from .models import (
+    OPEN_STATUSES,
+    Case,
+    CaseCategory,
+    CaseChannel,
+    CaseEvent,
+    CaseEventKind,
+    CaseStatus,
+    Promise,
+    PromiseStatus,
+)
 
 QUEUE_ORDER = ("arrived_at", "arrival_number")
 RARE_COMPLAINT_WINDOW = timedelta(days=365)
@@ -127,3 +137,12 @@ def queue_counts(*, user, now: datetime | None = None) -> dict[str, int]:
     for value in CaseChannel.values:
         aggregates[f"channel:{value}"] = Count("arrival_number", filter=Q(channel=value))
     return Case.objects.filter(status__in=OPEN_STATUSES).aggregate(**aggregates)
+
+
+def delivery_check_latest(*, case) -> dict | None:
+    """What the latest delivery check on this case found (its timeline event's data), or None."""
+    from .services import DELIVERY_CHECK_RULE
+
+    event = (CaseEvent.objects.filter(case=case, kind=CaseEventKind.DETECTED, data__rule=DELIVERY_CHECK_RULE)
+             .order_by("-occurred_at", "-id").only("data").first())
+    return event.data if event is not None else None

@@ -15,7 +15,7 @@ class LoyaltyFacts:
     customer_id: int
     customer_since: date
     tenure_days: int
-    order_count: int
+    order_count: int  # orders that count: placed, paid, shipped or delivered (not cancelled nor returned)
     first_order_at: object
     last_order_at: object
     lifetime_spend: dict[str, Decimal] = field(default_factory=dict)  # currency -> amount
@@ -25,6 +25,7 @@ class LoyaltyFacts:
     remedy_count: int = 0
     remedies_this_year: int = 0
     remedy_cost: dict[str, Decimal] = field(default_factory=dict)
+    cancelled_order_count: int = 0
 
     @property
     def tenure_years(self) -> float:
@@ -39,7 +40,10 @@ def customer_loyalty_facts(*, customer: Customer, today: date | None = None) -> 
     today = today or timezone.localdate()
     # "As of today": a replay of a past case asks with its arrival day and must not see later orders.
     orders = customer.orders.filter(status__in=SPENDING_ORDER_STATUSES, placed_at__date__lte=today)
-    order_totals = orders.aggregate(n=Count("id"), first=Min("placed_at"), last=Max("placed_at"))
+    spending = Q(status__in=SPENDING_ORDER_STATUSES)
+    order_totals = customer.orders.filter(placed_at__date__lte=today).aggregate(
+        n=Count("id", filter=spending), first=Min("placed_at", filter=spending),
+        last=Max("placed_at", filter=spending), cancelled=Count("id", filter=Q(status="cancelled")))
     spend = {
         row["currency"]: row["spend"]
         for row in orders.values("currency").annotate(spend=Sum("total")).order_by("currency")
@@ -72,4 +76,5 @@ def customer_loyalty_facts(*, customer: Customer, today: date | None = None) -> 
         remedy_count=remedy_counts["n"],
         remedies_this_year=remedy_counts["this_year"],
         remedy_cost=remedy_cost,
+        cancelled_order_count=order_totals["cancelled"],
     )

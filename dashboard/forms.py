@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from caseapp.roles import AGENT, MANAGER
 from cases.models import CaseCategory, CaseChannel, CaseStatus
 from cases.selectors import OWNER_MINE, OWNER_UNOWNED, STATUS_ALL, STATUS_OPEN, QueueFilters
+from cases.services import PROMISE_BROKEN, PROMISE_KEPT, PROMISE_STAYS_OPEN
 
 
 class QueueFilterForm(forms.Form):
@@ -98,8 +99,69 @@ class PromiseCloseForm(forms.Form):
 
 
 class StatusForm(forms.Form):
+    """A status change; resolving or closing asks what becomes of each open promise on the case."""
+
     status = forms.ChoiceField(label=_("New status"), choices=CaseStatus.choices)
     reason = forms.CharField(label=_("Reason"), required=False, max_length=2000)
+    OUTCOMES = [("", _("Choose, before resolving or closing")), (PROMISE_KEPT, _("Kept")),
+                (PROMISE_BROKEN, _("Broken")), (PROMISE_STAYS_OPEN, _("Stays open: its owner keeps it (say why)"))]
+
+    def __init__(self, *args, open_promises=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.open_promises = list(open_promises)
+        for promise in self.open_promises:
+            self.fields[f"promise_{promise.pk}"] = forms.ChoiceField(
+                label=_("Open promise: %(what)s") % {"what": promise.description[:120]}, required=False,
+                choices=self.OUTCOMES)
+            self.fields[f"promise_{promise.pk}_note"] = forms.CharField(
+                label=_("Note on this promise"), required=False, max_length=2000)
+
+    def clean(self):
+        data = super().clean()
+        if data.get("status") in (CaseStatus.RESOLVED, CaseStatus.CLOSED):
+            for promise in self.open_promises:
+                outcome = data.get(f"promise_{promise.pk}")
+                if not outcome:
+                    self.add_error(f"promise_{promise.pk}",
+                                   _("Say what becomes of this promise before the case is closed."))
+                elif outcome == PROMISE_STAYS_OPEN and not (data.get(f"promise_{promise.pk}_note") or "").strip():
+                    self.add_error(f"promise_{promise.pk}_note", _("Say why the promise stays open."))
+        return data
+
+    def promise_outcomes(self) -> dict:
+        return {promise.pk: (self.cleaned_data.get(f"promise_{promise.pk}") or "",
+                             self.cleaned_data.get(f"promise_{promise.pk}_note") or "")
+                for promise in self.open_promises}
+
+
+class DeliveryCheckForm(forms.Form):
+    """What the customer received, line by line of the order (quantity and the style, colour or size)."""
+
+    shipment = forms.TypedChoiceField(label=_("Shipment"), coerce=int)
+
+    def __init__(self, *args, order_lines, shipments, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.order_lines = list(order_lines)
+        self.shipments = {shipment.pk: shipment for shipment in shipments}
+        self.fields["shipment"].choices = [(s.pk, f"{s.courier.name} {s.tracking_number}")
+                                           for s in self.shipments.values()]
+        for line in self.order_lines:
+            self.fields[f"quantity_{line.pk}"] = forms.IntegerField(
+                label=_("%(name)s: how many arrived (of %(ordered)s)") % {"name": line.name, "ordered": line.quantity},
+                min_value=0, max_value=100000, initial=line.quantity)
+            self.fields[f"variant_{line.pk}"] = forms.CharField(
+                label=_("%(name)s: style, colour or size received") % {"name": line.name}, required=False,
+                max_length=120, initial=line.variant,
+                help_text=_("As ordered: %(variant)s") % {"variant": line.variant} if line.variant
+                else _("No style recorded on the order line."))
+
+    def clean_shipment(self):
+        return self.shipments[self.cleaned_data["shipment"]]
+
+    def received(self) -> list[dict]:
+        return [{"sku": line.sku, "quantity": self.cleaned_data[f"quantity_{line.pk}"],
+                 "variant": (self.cleaned_data.get(f"variant_{line.pk}") or "").strip()}
+                for line in self.order_lines]
 
 
 class ReopenForm(forms.Form):
@@ -123,3 +185,36 @@ class ReplyForm(forms.Form):
         if not text:
             raise forms.ValidationError(_("Write something first."))
         return text
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, **kwargs):
+        super().__init__(format="%Y-%m-%d", **kwargs)
+
+
+class SpecialDeliveryForm(forms.Form):
+    """The special delivery that saves a date-critical order: who carries it, its tracking number, the day."""
+
+    courier = forms.ModelChoiceField(label=_("Courier"), queryset=None)
+    tracking_number = forms.CharField(label=_("Tracking number"), max_length=64)
+    arrives_on = forms.DateField(label=_("Arrives on"), widget=DateInput(), input_formats=["%Y-%m-%d"])
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        from orders.models import Courier
+
+        self.fields["courier"].queryset = Courier.objects.order_by("name")
+
+    def clean_tracking_number(self):
+        value = self.cleaned_data["tracking_number"].strip()
+        if not value:
+            raise forms.ValidationError(_("Give the special delivery's own tracking number."))
+        return value
+
+    def clean_arrives_on(self):
+        day = self.cleaned_data["arrives_on"]
+        if day < timezone.localdate():
+            raise forms.ValidationError(_("The special delivery cannot arrive in the past."))
+        return day

@@ -9,6 +9,7 @@ from functools import wraps
 
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
+from django.utils.translation import gettext_lazy as _
 
 from caseapp import permissions
 
@@ -57,5 +58,14 @@ def can_work_case(request, case) -> bool:
 
 
 def check_can_work_case(request, case) -> None:
-    if not can_work_case(request, case):
-        raise PermissionDenied("This case belongs to another agent. Ask a manager to reassign it.")
+    permissions.require(can_work_case(request, case))
+
+
+def check_can_assign_case(request, case, owner) -> None:
+    permissions.require(permissions.can_assign_case(request.user, case, owner),
+                        _("Only a manager gives a case to somebody else."))
+
+
+def check_can_decide_remedy(request, remedy) -> None:
+    permissions.require(permissions.can_decide_remedy(request.user, remedy),
+                        _("Nobody approves or rejects their own remedy."))

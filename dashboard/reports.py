@@ -8,10 +8,12 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
+from babel.dates import format_skeleton
+from django.conf import settings
 from django.db import connection
 from django.db.models import CharField, Count, F, Sum, Value
 from django.db.models.functions import Coalesce, TruncMonth
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext
 
 from cases.models import CaseCategory
@@ -80,13 +82,15 @@ def cost_by(dimension: str, period: ReportPeriod) -> list[dict]:
     for row in rows:
         group = row["group"]
         if dimension == "month":
-            label = timezone.localtime(group).strftime("%Y-%m") if isinstance(group, datetime) else str(group)
+            month = _month_of(group)
+            key = f"{month:%Y-%m}"
+            label = month_label(month)
         elif group == NO_COURIER:
             label = gettext("no courier")
         else:
             label = gettext(str(labels.get(group, group)))
         result.append({
-            "key": group if dimension != "month" else label,
+            "key": group if dimension != "month" else key,
             "label": label,
             "currency": row["currency"],
             "budget": row["budget"],
@@ -95,6 +99,32 @@ def cost_by(dimension: str, period: ReportPeriod) -> list[dict]:
             "cost": row["cost"],
         })
     return result
+
+
+def _month_of(group) -> date:
+    """TruncMonth gives an aware datetime (PostgreSQL) or a date; the first day of the month either way."""
+    if isinstance(group, datetime):
+        return timezone.localtime(group).date() if timezone.is_aware(group) else group.date()
+    if isinstance(group, date):
+        return group
+    return date.fromisoformat(str(group)[:10])
+
+
+def reader_locale() -> str:
+    """The Babel locale of the active language (the reader's), e.g. "ro" or "en_US"."""
+    return translation.to_locale(translation.get_language() or settings.LANGUAGE_CODE)
+
+
+def month_label(month: date) -> str:
+    """A month as a reader says it, e.g. "Dec 2026", "dec. 2026", "дек. 2026 г.", "dic 2026"."""
+    return format_skeleton("yMMM", month, locale=reader_locale())
+
+
+def month_tick(month: date, *, with_year: bool) -> tuple[str, str]:
+    """A chart's axis label under a month: the short month name, and the year where it changes."""
+    return format_skeleton("MMM", month, locale=reader_locale()), (
+        format_skeleton("y", month, locale=reader_locale()) if with_year else ""
+    )
 
 
 def recoverable_by_courier(period: ReportPeriod) -> list[dict]:

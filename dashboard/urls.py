@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import cases, managers, proposals, queue, reports
+from .views import cases, imports, managers, proposals, queue, reports, settings, staff
 
 app_name = "dashboard"
 
@@ -14,6 +14,8 @@ urlpatterns = [
     path("cases/<int:pk>/promises/<int:promise_pk>/close/", cases.promise_close, name="promise_close"),
     path("cases/<int:pk>/status/", cases.case_status, name="case_status"),
     path("cases/<int:pk>/reopen/", cases.case_reopen, name="case_reopen"),
+    path("cases/<int:pk>/delivery-check/", cases.case_delivery_check, name="case_delivery_check"),
+    path("cases/<int:pk>/special-delivery/", cases.case_special_delivery, name="case_special_delivery"),
     path("cases/<int:pk>/take/", cases.case_take, name="case_take"),
     path("cases/<int:pk>/assign/", cases.case_assign, name="case_assign"),
     path("cases/<int:pk>/apply/", proposals.proposal_apply, name="proposal_apply"),
@@ -26,5 +28,9 @@ urlpatterns = [
     path("policies/<int:version_pk>/activate/", managers.policy_version_activate, name="policy_activate"),
     path("policies/<int:version_pk>/replay/", managers.policy_version_replay, name="policy_replay"),
     path("reports/remedies/", reports.remedy_report, name="remedy_report"),
+    path("settings/", settings.staff_settings, name="staff_settings"),
     path("reports/remedies/<str:table>.csv", reports.remedy_report_csv, name="remedy_report_csv"),
+    path("imports/orders/", imports.order_import, name="order_import"),
+    path("staff/", staff.staff_list, name="staff"),
+    path("staff/<int:user_pk>/unlock/", staff.staff_unlock, name="staff_unlock"),
 ]

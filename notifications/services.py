@@ -1,25 +1,44 @@
 """The outbox: queue a message in the caller's transaction, send it once, sweep what was left waiting.
 
-Delivery is at least once from the broker's side (acks_late, redelivery, the sweep), and at most once from the
-email provider's side: `message_send` claims the row with SELECT ... FOR UPDATE SKIP LOCKED and marks it sent in
-the same transaction, so a second task for the same row finds it locked or already sent. A worker killed during
-the send rolls its transaction back (PostgreSQL ends the dead connection's transaction), and the row is queued
-again for the redelivered task or the sweep.
+Delivery is at least once from the broker's side (acks_late, redelivery, the sweep). Towards the email provider a
+send is three steps, each its own committed transaction:
 
-The one window no database can close: the provider has answered "accepted" and the worker dies before its COMMIT
-(microseconds). The row is then sent again; its Message-ID header is the same on every attempt, so a receiver or
-an ESP that deduplicates on it drops the second copy.
+1. claim: lock the row (SELECT ... FOR UPDATE SKIP LOCKED), check it is queued and due, count the attempt and
+   commit status "sending" with the attempt's time. A second task for the row now finds it "sending" and leaves it.
+2. hand over: open the connection and send, with no transaction open and no lock held.
+3. settle: commit the outcome: "sent", "queued" again with a later attempt (a temporary error the provider
+   answered), "failed" (a permanent one), or "in doubt".
+
+A worker killed during step 2 leaves the row "sending": a known in-between state, never silently "queued". The
+provider may or may not have accepted the message, and only the provider knows. The same doubt arises when the
+message left us and no answer came (an SMTP or HTTP read timeout, a connection cut mid-send). The outbox treats
+it deliberately (`message_doubt_resolve`, called by the sweep once a row has been "sending" longer than the send
+task's hard time limit, NOTIFICATIONS_SENDING_TIMEOUT_SECONDS):
+
+- a provider that deduplicates on our idempotency key (`DEDUPLICATING_BACKENDS`: Resend and Brevo, within their
+  replay windows) gets the message again with the same key and the same Message-ID, so it delivers one copy;
+- otherwise NOTIFICATIONS_IN_DOUBT decides: "hold" (the default) marks the row "in doubt" with an event on its
+  case, and nothing more is sent until a person resends it or confirms it arrived (`message_resend`,
+  `message_confirm_sent`, admin actions); "resend" sends it again with the same Message-ID (at least once: a
+  receiver or an ESP that deduplicates on Message-ID drops the copy).
+
+The residual window (a second copy is possible only in "resend" mode, never in "hold" mode) is the time from the
+moment the provider has the whole message to the COMMIT of "sent": the provider's own time to answer plus one
+UPDATE; the figures measured by tests/notifications/test_worker_faults.py are in the README's Faults table.
 """
 
 import hashlib
 import json
 import logging
 import smtplib
+import socket
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import parseaddr
 from functools import partial
 
+import requests
 from anymail.exceptions import (
     AnymailAPIError,
     AnymailConfigurationError,
@@ -46,6 +65,16 @@ logger = logging.getLogger(__name__)
 
 ANYMAIL_REFUSED_STATUSES = {"rejected", "invalid", "failed"}
 
+# Email backends whose provider drops a second request carrying the same idempotency key, and for how long
+# (Resend: the Idempotency-Key HTTP header, 24 hours; Brevo: the idempotencyKey header, 15 minutes).
+DEDUPLICATING_BACKENDS = {
+    "notifications.backends.ResendEmailBackend": timedelta(hours=24),
+    "anymail.backends.brevo.EmailBackend": timedelta(minutes=15),
+    "anymail.backends.sendinblue.EmailBackend": timedelta(minutes=15),
+}
+# Resend a message in doubt to a deduplicating provider only this long before its replay window ends.
+DEDUPLICATION_MARGIN = timedelta(minutes=2)
+
 
 class MessageSendDeferred(Exception):  # noqa: N818 (it is an outcome, not an error)
     """A temporary failure: the row stays queued; try again in `retry_in_seconds`."""
@@ -60,7 +89,7 @@ class MessageSendDeferred(Exception):  # noqa: N818 (it is an outcome, not an er
 @dataclass(frozen=True)
 class SendOutcome:
     message_id: int
-    result: str  # sent | failed | already_done | busy | not_due | gone
+    result: str  # sent | failed | in_doubt | already_done | sending | busy | not_due | gone
 
 
 def _message_hand_over(message_id: int) -> bool:
@@ -128,6 +157,16 @@ def _message_id_header(message: Message) -> str:
     return f"<{digest}.{message.pk}@{domain}>"
 
 
+def provider_idempotency_key(message: Message) -> str:
+    """The key an ESP deduplicates on: the same for every attempt of one outbox row (a UUID, as Brevo asks)."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"caseapp:message:{message.pk}:{message.idempotency_key}"))
+
+
+def backend_deduplication_window() -> timedelta | None:
+    """How long the configured provider drops a repeated send with the same idempotency key (None: it does not)."""
+    return DEDUPLICATING_BACKENDS.get(settings.EMAIL_BACKEND)
+
+
 def send_error_is_permanent(exc: Exception) -> bool:
     """5xx SMTP answers and 4xx API answers (other than 408/429) will not get better by retrying."""
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
@@ -144,6 +183,27 @@ def send_error_is_permanent(exc: Exception) -> bool:
     return False
 
 
+def send_error_leaves_doubt(exc: Exception) -> bool:
+    """The message had left us and no answer came: the provider may have accepted it.
+
+    Called only for errors raised after the connection was open (a failure to connect sent nothing). An SMTP
+    reply code or an HTTP status is an answer; a timeout or a connection cut while waiting for one is not.
+    """
+    if isinstance(exc, smtplib.SMTPResponseException | smtplib.SMTPRecipientsRefused | smtplib.SMTPSenderRefused):
+        return False
+    if isinstance(exc, AnymailAPIError) and getattr(exc, "status_code", None):
+        return False
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return False
+    if isinstance(exc, requests.exceptions.ConnectionError):
+        cause = exc.__cause__ if isinstance(exc, AnymailAPIError) else exc
+        first = (getattr(cause, "args", ()) or (None,))[0]
+        # urllib3 could not even connect (refused, no route): nothing was sent
+        return type(getattr(first, "reason", None)).__name__ != "NewConnectionError"
+    return isinstance(exc, requests.exceptions.Timeout | smtplib.SMTPServerDisconnected | socket.timeout
+                      | TimeoutError | ConnectionError)
+
+
 def send_error_reason(exc: Exception) -> str:
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
         return "; ".join(
@@ -153,7 +213,8 @@ def send_error_reason(exc: Exception) -> str:
     if isinstance(exc, smtplib.SMTPResponseException):
         text = exc.smtp_error.decode(errors="replace") if isinstance(exc.smtp_error, bytes) else exc.smtp_error
         return f"{exc.smtp_code} {text}"
-    return f"{type(exc).__name__}: {exc}"[:2000]
+    cause = f" ({type(exc.__cause__).__name__}: {exc.__cause__})" if exc.__cause__ else ""
+    return f"{type(exc).__name__}: {exc}{cause}"[:2000]
 
 
 def retry_delay_seconds(attempts: int) -> int:
@@ -177,97 +238,256 @@ def _message_fail(message: Message, *, reason: str, now: datetime) -> None:
         )
 
 
-def message_send(*, message_id: int, now: datetime | None = None) -> SendOutcome:
-    """Send one outbox row, never twice. Raises MessageSendDeferred on a temporary failure (row stays queued).
+def _message_retry_later(message: Message, *, reason: str, now: datetime) -> int:
+    """Back to "queued" with the next attempt after the backoff (or failed after the last attempt)."""
+    if message.attempts >= settings.NOTIFICATIONS_MAX_ATTEMPTS:
+        _message_fail(message, reason=reason, now=now)
+        return 0
+    delay = retry_delay_seconds(message.attempts)
+    message.status = MessageStatus.QUEUED
+    message.last_error = reason
+    message.next_attempt_at = now + timedelta(seconds=delay)
+    message.status_changed_at = now
+    message.save(update_fields=["status", "last_error", "next_attempt_at", "status_changed_at"])
+    return delay
 
-    The connection to the provider is opened here and closed only after the row's COMMIT, so the time between the
-    provider's "accepted" and the row saying "sent" is one UPDATE and one COMMIT (not an SMTP QUIT round trip).
-    """
-    connection = get_connection(fail_silently=False)
+
+def _message_hold(message: Message, *, reason: str, now: datetime) -> None:
+    message.status = MessageStatus.IN_DOUBT
+    message.last_error = reason
+    message.status_changed_at = now
+    message.save(update_fields=["status", "last_error", "status_changed_at"])
+    logger.warning("Message %s held in doubt: %s", message.pk, reason)
+    if message.case_id:
+        case_event_append(
+            case=message.case, kind=CaseEventKind.NOTIFICATION_FAILED,
+            text=f"Email “{message.template}” to {message.recipient} may or may not have been sent ({reason}); "
+                 f"it is held: resend it or confirm it arrived.",
+            data={"message_id": message.pk, "template": message.template, "recipient": message.recipient,
+                  "attempts": message.attempts, "reason": reason, "in_doubt": True},
+        )
+
+
+def _message_doubt_settle(message: Message, *, reason: str, now: datetime) -> str:
+    """The provider may have the message. Resend only where that cannot make a second copy, or when configured."""
+    window = backend_deduplication_window()
+    started = message.last_attempt_at or now
+    if window is not None and now - started < window - DEDUPLICATION_MARGIN:
+        _message_retry_later(message, reason=f"{reason}; sent again with the same idempotency key", now=now)
+        return message.status
+    if settings.NOTIFICATIONS_IN_DOUBT == "resend":
+        _message_retry_later(message, reason=f"{reason}; sent again with the same Message-ID", now=now)
+        return message.status
+    _message_hold(message, reason=reason, now=now)
+    return message.status
+
+
+def _message_build(message: Message, rendered) -> EmailMultiAlternatives:
+    headers = {"Message-ID": _message_id_header(message), "X-Caseapp-Message": message.idempotency_key}
+    if settings.EMAIL_BACKEND in ("anymail.backends.brevo.EmailBackend", "anymail.backends.sendinblue.EmailBackend"):
+        headers["idempotencyKey"] = provider_idempotency_key(message)  # Brevo reads it from the headers
+    email = EmailMultiAlternatives(
+        subject=rendered.subject, body=rendered.text, from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[message.recipient], headers=headers,
+    )
+    email.attach_alternative(rendered.html, "text/html")
+    email.caseapp_idempotency_key = provider_idempotency_key(message)  # for backends that send it in HTTP headers
+    return email
+
+
+@transaction.atomic
+def _message_claim(*, message_id: int, now: datetime) -> SendOutcome | tuple[Message, EmailMultiAlternatives]:
+    """Step 1: commit "sending" with the attempt's time before anything is handed to the provider."""
+    message = (
+        Message.objects.select_for_update(skip_locked=True, of=("self",))
+        .select_related("case").filter(pk=message_id).first()
+    )
+    if message is None:
+        busy = Message.objects.filter(pk=message_id).exists()
+        return SendOutcome(message_id, "busy" if busy else "gone")
+    if message.status == MessageStatus.SENDING:
+        return SendOutcome(message_id, "sending")
+    if message.status != MessageStatus.QUEUED:
+        return SendOutcome(message_id, "already_done")
+    if message.next_attempt_at > now + timedelta(seconds=1):
+        return SendOutcome(message_id, "not_due")
+    message.attempts += 1
     try:
-        return _message_send_claimed(message_id=message_id, now=now, connection=connection)
+        rendered = message_render(
+            template=message.template, context=message.context, language=message.language,
+            time_zone=message.time_zone,
+        )
+    except Exception as exc:  # a message that cannot be written will not get better by retrying
+        _message_fail(message, reason=f"could not be rendered: {send_error_reason(exc)}", now=now)
+        logger.exception("Message %s could not be rendered", message.pk)
+        return SendOutcome(message_id, "failed")
+    message.status = MessageStatus.SENDING
+    message.last_attempt_at = now
+    message.status_changed_at = now
+    message.save(update_fields=["status", "attempts", "last_attempt_at", "status_changed_at"])
+    return message, _message_build(message, rendered)
+
+
+def _message_ours(message: Message) -> Message | None:
+    """The row, locked, if it is still in the attempt this worker claimed (nobody resolved it meanwhile)."""
+    return (
+        Message.objects.select_for_update(of=("self",)).select_related("case")
+        .filter(pk=message.pk, status=MessageStatus.SENDING, attempts=message.attempts).first()
+    )
+
+
+def _message_settle_error(message: Message, exc: Exception, *, left_us: bool, now: datetime) -> SendOutcome:
+    reason = send_error_reason(exc)
+    delay = 0
+    with transaction.atomic():
+        row = _message_ours(message)
+        if row is None:
+            logger.warning("Message %s: attempt %s ended (%s) after it was resolved elsewhere", message.pk,
+                           message.attempts, reason)
+            return SendOutcome(message.pk, "already_done")
+        if left_us and send_error_leaves_doubt(exc):
+            status = _message_doubt_settle(row, reason=f"no answer from the email provider: {reason}", now=now)
+            if status != MessageStatus.QUEUED:
+                return SendOutcome(message.pk, "failed" if status == MessageStatus.FAILED else "in_doubt")
+            delay = int((row.next_attempt_at - now).total_seconds())
+        elif send_error_is_permanent(exc):
+            _message_fail(row, reason=reason, now=now)
+            logger.warning("Message %s failed: %s", message.pk, reason)
+            return SendOutcome(message.pk, "failed")
+        else:
+            delay = _message_retry_later(row, reason=reason, now=now)
+            if row.status == MessageStatus.FAILED:
+                logger.warning("Message %s failed after %s attempts: %s", message.pk, row.attempts, reason)
+                return SendOutcome(message.pk, "failed")
+    raise MessageSendDeferred(message.pk, delay, reason)
+
+
+@transaction.atomic
+def _message_settle_sent(message: Message, email: EmailMultiAlternatives, *, now: datetime) -> SendOutcome:
+    # An answer beats a doubt: if the sweep held this attempt meanwhile, the provider's "accepted" settles it.
+    row = (
+        Message.objects.select_for_update(of=("self",)).select_related("case")
+        .filter(pk=message.pk, status__in=[MessageStatus.SENDING, MessageStatus.IN_DOUBT, MessageStatus.QUEUED])
+        .first()
+    )
+    if row is None:
+        return SendOutcome(message.pk, "already_done")
+    status = getattr(email, "anymail_status", None)
+    if status is not None and status.status and status.status <= ANYMAIL_REFUSED_STATUSES:
+        _message_fail(row, reason=f"refused by the email provider ({', '.join(sorted(status.status))})", now=now)
+        return SendOutcome(message.pk, "failed")
+    esp_id = getattr(status, "message_id", None)
+    row.status = MessageStatus.SENT
+    row.esp_message_id = (email.extra_headers["Message-ID"] if esp_id in (None, "") else str(esp_id))[:255]
+    row.sent_at = now
+    row.status_changed_at = now
+    row.last_error = ""
+    row.save(update_fields=["status", "esp_message_id", "sent_at", "status_changed_at", "last_error"])
+    return SendOutcome(message.pk, "sent")
+
+
+def message_send(*, message_id: int, now: datetime | None = None) -> SendOutcome:
+    """Send one outbox row, never twice. Raises MessageSendDeferred on a temporary failure (row queued again).
+
+    Runs outside any transaction: the claim, the hand-over and the outcome are separate steps (module docstring).
+    """
+    claim = _message_claim(message_id=message_id, now=now or timezone.now())
+    if isinstance(claim, SendOutcome):
+        return claim
+    message, email = claim
+    connection = get_connection(fail_silently=False)
+    email.connection = connection
+    try:
+        try:
+            connection.open()
+        except Exception as exc:  # nothing reached the provider
+            return _message_settle_error(message, exc, left_us=False, now=now or timezone.now())
+        try:
+            email.send(fail_silently=False)
+        except Exception as exc:
+            return _message_settle_error(message, exc, left_us=True, now=now or timezone.now())
+        return _message_settle_sent(message, email, now=now or timezone.now())
     finally:
         try:
             connection.close()
-        except Exception:  # the email is already sent or already failed; a goodbye that fails changes nothing
+        except Exception:  # the outcome is already committed; a goodbye that fails changes nothing
             logger.debug("Closing the email connection after message %s failed", message_id, exc_info=True)
 
 
-def _message_send_claimed(*, message_id: int, now: datetime | None, connection) -> SendOutcome:
-    deferred = None
+def message_doubt_resolve(*, message_id: int, now: datetime | None = None) -> str | None:
+    """A row left "sending" past the send time limit: its worker died mid-send. Settle the doubt deliberately."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(seconds=settings.NOTIFICATIONS_SENDING_TIMEOUT_SECONDS + SENDING_GRACE_SECONDS)
     with transaction.atomic():
-        now = now or timezone.now()
         message = (
-            Message.objects.select_for_update(skip_locked=True, of=("self",))
-            .select_related("case").filter(pk=message_id).first()
+            Message.objects.select_for_update(skip_locked=True, of=("self",)).select_related("case")
+            .filter(pk=message_id, status=MessageStatus.SENDING, last_attempt_at__lte=cutoff).first()
         )
         if message is None:
-            busy = Message.objects.filter(pk=message_id).exists()
-            return SendOutcome(message_id, "busy" if busy else "gone")
-        if message.status != MessageStatus.QUEUED:
-            return SendOutcome(message_id, "already_done")
-        if message.next_attempt_at > now + timedelta(seconds=1):
-            return SendOutcome(message_id, "not_due")
-        try:
-            rendered = message_render(
-                template=message.template, context=message.context, language=message.language,
-                time_zone=message.time_zone,
-            )
-        except Exception as exc:  # a message that cannot be written will not get better by retrying
-            message.attempts += 1
-            _message_fail(message, reason=f"could not be rendered: {send_error_reason(exc)}", now=now)
-            logger.exception("Message %s could not be rendered", message.pk)
-            return SendOutcome(message_id, "failed")
-        message_id_header = _message_id_header(message)
-        email = EmailMultiAlternatives(
-            subject=rendered.subject, body=rendered.text, from_email=settings.DEFAULT_FROM_EMAIL,
-            to=[message.recipient],
-            headers={"Message-ID": message_id_header, "X-Caseapp-Message": message.idempotency_key},
-            connection=connection,
+            return None
+        started = timezone.localtime(message.last_attempt_at).isoformat(timespec="seconds")
+        status = _message_doubt_settle(
+            message, reason=f"the worker stopped during attempt {message.attempts} (started {started})", now=now
         )
-        email.attach_alternative(rendered.html, "text/html")
-        message.attempts += 1
-        try:
-            connection.open()
-            email.send(fail_silently=False)
-        except Exception as exc:
-            reason = send_error_reason(exc)
-            if send_error_is_permanent(exc) or message.attempts >= settings.NOTIFICATIONS_MAX_ATTEMPTS:
-                _message_fail(message, reason=reason, now=now)
-                logger.warning("Message %s failed: %s", message.pk, reason)
-                return SendOutcome(message_id, "failed")
-            delay = retry_delay_seconds(message.attempts)
-            message.last_error = reason
-            message.next_attempt_at = now + timedelta(seconds=delay)
-            message.save(update_fields=["attempts", "last_error", "next_attempt_at"])
-            deferred = MessageSendDeferred(message.pk, delay, reason)
-        else:
-            status = getattr(email, "anymail_status", None)
-            refused = status is not None and status.status and status.status <= ANYMAIL_REFUSED_STATUSES
-            if refused:
-                _message_fail(message, reason=f"refused by the email provider ({', '.join(sorted(status.status))})",
-                              now=now)
-                return SendOutcome(message_id, "failed")
-            message.status = MessageStatus.SENT
-            esp_id = getattr(status, "message_id", None)
-            message.esp_message_id = (message_id_header if esp_id in (None, "") else str(esp_id))[:255]
-            message.sent_at = now
-            message.status_changed_at = now
-            message.last_error = ""
-            message.save(update_fields=["status", "esp_message_id", "sent_at", "status_changed_at", "attempts",
-                                        "last_error"])
-    if deferred is not None:
-        raise deferred
-    return SendOutcome(message_id, "sent")
+        if status == MessageStatus.QUEUED:  # long after the attempt: no backoff to wait for
+            message.next_attempt_at = now
+            message.save(update_fields=["next_attempt_at"])
+    if status == MessageStatus.QUEUED:
+        transaction.on_commit(partial(_message_hand_over, message_id), robust=True)
+    return status
+
+
+# A few seconds on top of the send time limit, for the worker's clock and the kill itself.
+SENDING_GRACE_SECONDS = 5
+
+
+@transaction.atomic
+def message_resend(*, message_id: int, by=None, now: datetime | None = None) -> Message:
+    """A person sends a held (or failed) message again: same row, same Message-ID, same idempotency key."""
+    now = now or timezone.now()
+    message = Message.objects.select_for_update(of=("self",)).select_related("case").get(pk=message_id)
+    if message.status not in (MessageStatus.IN_DOUBT, MessageStatus.FAILED):
+        raise ValidationError({"status": f"Only a message in doubt or failed can be resent (it is {message.status})."})
+    message.status = MessageStatus.QUEUED
+    message.next_attempt_at = now
+    message.status_changed_at = now
+    message.attempts = min(message.attempts, max(settings.NOTIFICATIONS_MAX_ATTEMPTS - 1, 0))
+    message.save(update_fields=["status", "next_attempt_at", "status_changed_at", "attempts"])
+    logger.info("Message %s resent by %s", message.pk, getattr(by, "username", "the system"))
+    transaction.on_commit(partial(_message_hand_over, message.pk), robust=True)
+    return message
+
+
+@transaction.atomic
+def message_confirm_sent(*, message_id: int, by=None, now: datetime | None = None) -> Message:
+    """A person confirms a message in doubt did arrive (the customer has it, or the provider's log shows it)."""
+    now = now or timezone.now()
+    message = Message.objects.select_for_update(of=("self",)).get(pk=message_id)
+    if message.status != MessageStatus.IN_DOUBT:
+        raise ValidationError({"status": f"Only a message in doubt can be confirmed (it is {message.status})."})
+    message.status = MessageStatus.SENT
+    message.sent_at = message.last_attempt_at or now
+    message.esp_message_id = message.esp_message_id or _message_id_header(message)
+    message.status_changed_at = now
+    message.save(update_fields=["status", "sent_at", "esp_message_id", "status_changed_at"])
+    logger.info("Message %s confirmed sent by %s", message.pk, getattr(by, "username", "the system"))
+    return message
 
 
 def outbox_sweep(*, now: datetime | None = None, batch_size: int = 500) -> int:
-    """Hand over again the rows left queued too long (broker down at commit time, a worker died).
+    """Hand over again the rows left queued too long (broker down at commit time, a worker died before its claim),
+    and settle the rows left "sending" by a worker that died mid-send (`message_doubt_resolve`).
 
     A row is touched (next_attempt_at = now) when it is handed over, so the next sweep waits another grace period.
     Stops at the first broker error: the rows stay queued for the next sweep.
     """
     now = now or timezone.now()
+    abandoned = now - timedelta(seconds=settings.NOTIFICATIONS_SENDING_TIMEOUT_SECONDS + SENDING_GRACE_SECONDS)
+    for message_id in list(
+        Message.objects.filter(status=MessageStatus.SENDING, last_attempt_at__lte=abandoned)
+        .order_by("pk").values_list("pk", flat=True)[:batch_size]
+    ):
+        message_doubt_resolve(message_id=message_id, now=now)
     cutoff = now - timedelta(seconds=settings.NOTIFICATIONS_SWEEP_AFTER_SECONDS)
     handed_over = 0
     last_id = 0

@@ -3,6 +3,7 @@
 import logging
 
 from celery import shared_task
+from django.conf import settings
 from django.db import IntegrityError
 from django.utils import timezone
 
@@ -22,7 +23,8 @@ from .services import MessageSendDeferred, message_send, outbox_sweep
 logger = logging.getLogger(__name__)
 
 
-@shared_task(bind=True, max_retries=None)
+# The hard time limit bounds how long a row can be "sending": after it the sweep knows the attempt is over.
+@shared_task(bind=True, max_retries=None, time_limit=settings.NOTIFICATIONS_SENDING_TIMEOUT_SECONDS)
 def send_message_task(self, message_id: int) -> str:
     try:
         return message_send(message_id=message_id).result

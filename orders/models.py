@@ -1,22 +1,27 @@
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from caseapp.money import CurrencyField, MoneyField, currency_check, validate_non_negative
 
 
 class PaymentMethod(models.TextChoices):
-    CARD = "card", "Card"
-    CASH_ON_DELIVERY = "cod", "Cash on delivery"
-    BANK_TRANSFER = "bank_transfer", "Bank transfer"
+    CARD = "card", _("Card")
+    CASH_ON_DELIVERY = "cod", _("Cash on delivery")
+    BANK_TRANSFER = "bank_transfer", _("Bank transfer")
 
 
 class OrderStatus(models.TextChoices):
-    PLACED = "placed", "Placed"
-    PAID = "paid", "Paid"
-    SHIPPED = "shipped", "Shipped"
-    DELIVERED = "delivered", "Delivered"
-    CANCELLED = "cancelled", "Cancelled"
-    RETURNED = "returned", "Returned"
+    PLACED = "placed", _("Placed")
+    PAID = "paid", _("Paid")
+    SHIPPED = "shipped", _("Shipped")
+    DELIVERED = "delivered", _("Delivered")
+    CANCELLED = "cancelled", _("Cancelled")
+    RETURNED = "returned", _("Returned")
+    # What a shop's own system says of the money, kept as it says it (imports and webhooks, intake/).
+    PARTIALLY_REFUNDED = "partly_refunded", _("Partially refunded")
+    REFUNDED = "refunded", _("Refunded")
+    VOIDED = "voided", _("Voided")
 
 
 class Order(models.Model):
@@ -27,7 +32,8 @@ class Order(models.Model):
     shipping_amount = MoneyField(default=0, validators=[validate_non_negative])
     total = MoneyField(
         validators=[validate_non_negative],
-        help_text="Lines plus shipping; set by orders.services.order_create and checked against the lines.",
+        help_text="Lines plus shipping (orders.services.order_create), or the total the shop's own system stated "
+                  "(order_upsert: it knows its taxes and discounts).",
     )
     payment_method = models.CharField(max_length=16, choices=PaymentMethod.choices)
     cod_quoted_amount = MoneyField(
@@ -40,7 +46,14 @@ class Order(models.Model):
     is_non_refundable = models.BooleanField(default=False)
     is_special_order = models.BooleanField(default=False)
     sold_by = models.CharField(max_length=120, blank=True, help_text="Who sold it, e.g. a regional VP.")
-    status = models.CharField(max_length=12, choices=OrderStatus.choices, default=OrderStatus.PLACED)
+    status = models.CharField(max_length=16, choices=OrderStatus.choices, default=OrderStatus.PLACED)
+    tax_amount = MoneyField(default=0, validators=[validate_non_negative], help_text="Taxes as the shop stated them.")
+    discount_amount = MoneyField(default=0, validators=[validate_non_negative])
+    shipping_name = models.CharField(max_length=200, blank=True)
+    shipping_street = models.CharField(max_length=300, blank=True)
+    shipping_city = models.CharField(max_length=120, blank=True)
+    shipping_postcode = models.CharField(max_length=20, blank=True)
+    shipping_country = models.CharField(max_length=2, blank=True, help_text="ISO 3166-1 alpha-2, e.g. RO")
 
     class Meta:
         ordering = ["-placed_at", "id"]
@@ -50,6 +63,8 @@ class Order(models.Model):
         constraints = [
             models.CheckConstraint(condition=models.Q(total__gte=0), name="order_total_not_negative"),
             models.CheckConstraint(condition=models.Q(shipping_amount__gte=0), name="order_shipping_not_negative"),
+            models.CheckConstraint(condition=models.Q(tax_amount__gte=0), name="order_tax_not_negative"),
+            models.CheckConstraint(condition=models.Q(discount_amount__gte=0), name="order_discount_not_negative"),
             models.CheckConstraint(
                 condition=models.Q(cod_quoted_amount__isnull=True) | models.Q(cod_quoted_amount__gte=0),
                 name="order_cod_quote_not_negative",
@@ -120,14 +135,33 @@ class Courier(models.Model):
 
 
 class ShipmentStatus(models.TextChoices):
-    CREATED = "created", "Created"
-    IN_TRANSIT = "in_transit", "In transit"
-    DELAYED = "delayed", "Delayed"
-    DELIVERED = "delivered", "Delivered"
-    LOST = "lost", "Lost"
-    RETURNED = "returned", "Returned"
-    REFUSED = "refused", "Refused"
-    NOT_COLLECTED = "not_collected", "Not collected"
+    CREATED = "created", _("Created")
+    IN_TRANSIT = "in_transit", _("In transit")
+    DELAYED = "delayed", _("Delayed")
+    DELIVERED = "delivered", _("Delivered")
+    LOST = "lost", _("Lost")
+    RETURNED = "returned", _("Returned")
+    REFUSED = "refused", _("Refused")
+    NOT_COLLECTED = "not_collected", _("Not collected")
+
+
+class TrackingEventCode(models.TextChoices):
+    """The courier event codes caseapp knows, with their labels (a courier may send others: they are kept as sent
+    and shown as words, see caseapp.formatting.label)."""
+
+    HANDED_OVER = "handed_over", _("Handed over to the courier")
+    PICKED_UP = "picked_up", _("Picked up")
+    IN_TRANSIT = "in_transit", _("In transit")
+    ARRIVED_AT_DEPOT = "arrived_at_depot", _("Arrived at the depot")
+    OUT_FOR_DELIVERY = "out_for_delivery", _("Out for delivery")
+    DELAYED = "delayed", _("Delayed")
+    DELIVERY_FAILED = "delivery_failed", _("Delivery attempt failed")
+    DELIVERED = "delivered", _("Delivered")
+    LOST = "lost", _("Lost")
+    RETURNED = "returned", _("Returned")
+    REFUSED = "refused", _("Refused")
+    NOT_COLLECTED = "not_collected", _("Not collected")
+    EXCEPTION = "exception", _("Problem reported by the courier")
 
 
 class Shipment(models.Model):

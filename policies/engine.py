@@ -118,6 +118,9 @@ class Facts:
     courier: str | None = None
     cod_label_amount: Decimal | None = None
     is_replacement_shipment: bool = False
+    # what the delivery check found: the value of the order lines missing, short or in another style (None: not
+    # checked, or nothing wrong)
+    mismatched_lines_value: Decimal | None = None
     # voucher
     voucher_value: Decimal | None = None
     voucher_balance: Decimal | None = None
@@ -147,7 +150,7 @@ FACT_TYPES: dict[str, str] = {
     "order_total": MONEY, "payment_method": TEXT, "promised_date": DATE, "is_date_critical": BOOL,
     "is_non_refundable": BOOL, "cod_quoted_amount": MONEY, "days_until_promised": INT,
     "shipment_status": TEXT, "days_late": INT, "courier": TEXT, "cod_label_amount": MONEY,
-    "cod_difference": MONEY, "is_replacement_shipment": BOOL,
+    "cod_difference": MONEY, "is_replacement_shipment": BOOL, "mismatched_lines_value": MONEY,
     "voucher_value": MONEY, "voucher_balance": MONEY, "voucher_valid_until": DATE,
     "voucher_days_since_expiry": INT, "voucher_validity_months": INT,
 }
@@ -554,6 +557,9 @@ class Proposal:
     key: str
     priority: int = 0
     already_decided: bool = False  # this rule already has a remedy on the case (applied, waiting or rejected)
+    # The rationale as data, for rendering in the reader's language (policies.rationale): the rule, the facts it
+    # quoted with their values, the remedy with its amount. JSON-serialisable; empty with explain=False.
+    explanation: dict = field(default_factory=dict)
 
     @property
     def estimated_cost(self) -> Decimal:
@@ -569,6 +575,7 @@ class Proposal:
         values = dict(data)
         values["cost"] = Decimal(str(values["cost"]))
         values["parameters"] = dict(values.get("parameters") or {})
+        values["explanation"] = dict(values.get("explanation") or {})
         return cls(**{name: values[name] for name in cls.__dataclass_fields__ if name in values})
 
     @property
@@ -869,11 +876,63 @@ def _describe_facts(facts: Facts, used: tuple) -> list[str]:
                        + (f" with {facts.courier}" if facts.courier else ""))
     if used & {"cod_difference", "cod_label_amount", "cod_quoted_amount"} and facts.cod_difference is not None:
         phrases.append(f"COD label {facts.cod_label_amount} {facts.currency} but {facts.cod_quoted_amount} quoted")
+    if "mismatched_lines_value" in used and facts.mismatched_lines_value is not None:
+        phrases.append(f"missing or wrong items worth {facts.mismatched_lines_value} {facts.currency}")
     if "order_total" in used and facts.order_total is not None:
         phrases.append(f"order total {facts.order_total} {facts.currency}")
     if "payment_method" in used and facts.payment_method:
         phrases.append(f"paid by {facts.payment_method.replace('_', ' ')}")
     return phrases
+
+
+def _fact_data(facts: Facts, used: tuple) -> list[list]:
+    """The facts a rule looked at, as data: [[what, {values}], ...] (the same choice as _describe_facts).
+
+    Codes stay codes (category, shipment status, payment method) and amounts stay strings in the case's currency:
+    policies.rationale turns them into words in the reader's language."""
+    items = []
+    used = set(used)
+    if used & {"tenure_days", "tenure_years", "order_count", "lifetime_spend"}:
+        item = {"tenure_years": facts.tenure_years, "tenure_days": facts.tenure_days, "orders": facts.order_count}
+        if "lifetime_spend" in used:
+            item["lifetime_spend"] = str(facts.lifetime_spend)
+        items.append(["customer", item])
+    if "remedies_this_year" in used or "remedy_cost_this_year" in used:
+        items.append(["remedies_this_year", {"count": facts.remedies_this_year}])
+    if "category" in used:
+        items.append(["category", {"category": facts.category}])
+    if used & {"voucher_days_since_expiry", "voucher_valid_until"} and facts.voucher_days_since_expiry is not None:
+        if facts.voucher_days_since_expiry > 0:
+            items.append(["voucher_expired", {"days": facts.voucher_days_since_expiry}])
+        else:
+            items.append(["voucher_valid_until", {"date": facts.voucher_valid_until.isoformat()}])
+    if "voucher_balance" in used or "voucher_value" in used:
+        items.append(["voucher_balance", {"amount": None if facts.voucher_balance is None
+                                          else str(facts.voucher_balance)}])
+    if "voucher_validity_months" in used and facts.voucher_validity_months is not None:
+        items.append(["validity_rule", {"months": facts.voucher_validity_months}])
+    if "is_date_critical" in used and facts.is_date_critical:
+        items.append(["date_critical", {"promised_date": None if facts.promised_date is None
+                                        else facts.promised_date.isoformat()}])
+    if "days_late" in used:
+        if facts.promised_date is not None and facts.promised_date >= facts.today:
+            items.append(["expected_late", {"days": facts.days_late}])
+        else:
+            items.append(["delivery_late", {"days": facts.days_late}])
+    if "days_until_promised" in used and facts.days_until_promised is not None:
+        items.append(["days_until_promised", {"days": facts.days_until_promised}])
+    if "shipment_status" in used and facts.shipment_status:
+        items.append(["shipment_status", {"status": facts.shipment_status, "courier": facts.courier}])
+    if used & {"cod_difference", "cod_label_amount", "cod_quoted_amount"} and facts.cod_difference is not None:
+        items.append(["cod_label", {"label": str(facts.cod_label_amount), "quoted": str(facts.cod_quoted_amount)}])
+    if "order_total" in used and facts.order_total is not None:
+        items.append(["order_total", {"amount": str(facts.order_total)}])
+    if "payment_method" in used and facts.payment_method:
+        items.append(["payment_method", {"method": facts.payment_method}])
+    return items
+
+
+CAPPED_BY_CODES = {"the limit per case": "case", "the limit per customer per year": "customer_year"}
 
 
 def _describe_remedy(kind, parameters, cost, currency, budget, courier, capped_by: str | None) -> str:
@@ -985,7 +1044,18 @@ def evaluate(policy: Policy | Mapping, facts: Facts, *, explain: bool = True) ->
         parameters["amount"] = str(cost)
         needs_approval = rule.force_approval or _needs_approval(policy, kind, cost, currency)
         rationale = ""
+        explanation = {}
         if explain:
+            explanation = {
+                "rule": rule.id, "facts": _fact_data(facts, rule.facts_used), "kind": kind,
+                "amount": str(cost), "currency": currency, "budget": rule.budget,
+                "courier": recoverable or (courier if kind == CORRECT_COD else None),
+                "parameters": {name: parameters[name] for name in (
+                    "days", "new_valid_until", "percent", "given_as", "due_hours", "target_amount")
+                    if name in parameters},
+                "capped_by": CAPPED_BY_CODES.get(capped_by), "note": rule.note or "",
+                "needs_approval": needs_approval,
+            }
             phrases = _describe_facts(facts, rule.facts_used)
             phrases.append(f"rule {rule.id}: " + _describe_remedy(
                 kind, parameters, cost, currency, rule.budget,
@@ -999,7 +1069,7 @@ def evaluate(policy: Policy | Mapping, facts: Facts, *, explain: bool = True) ->
             case_id=facts.case_id, rule_id=rule.id, kind=kind, parameters=parameters, cost=cost, currency=currency,
             budget=rule.budget, recoverable_from=recoverable, rationale=rationale,
             needs_approval=needs_approval, key=proposal_key(facts.case_id, rule.id, kind, facts),
-            priority=rule.priority, already_decided=already,
+            priority=rule.priority, already_decided=already, explanation=explanation,
         ))
         if not already:
             spent += cost

@@ -2,6 +2,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from caseapp.money import CurrencyField, MoneyField, currency_check
 
@@ -31,29 +32,29 @@ class PolicyVersion(models.Model):
 
 
 class RemedyKind(models.TextChoices):
-    EXTEND_VOUCHER = "extend_voucher", "Extend voucher"
-    DISCOUNT = "discount", "Discount"
-    REFUND = "refund", "Refund"
-    REPLACEMENT = "replacement", "Replacement shipment"
-    ABSORB_COST = "absorb_cost", "Absorb cost"
-    CORRECT_COD = "correct_cod", "Correct COD amount"
-    FREE_ITEM = "free_item", "Free item"
-    CALLBACK = "callback", "Call-back promise"
-    MANAGER_OVERRIDE = "manager_override", "Manager override"
+    EXTEND_VOUCHER = "extend_voucher", _("Extend voucher")
+    DISCOUNT = "discount", _("Discount")
+    REFUND = "refund", _("Refund")
+    REPLACEMENT = "replacement", _("Replacement shipment")
+    ABSORB_COST = "absorb_cost", _("Absorb cost")
+    CORRECT_COD = "correct_cod", _("Correct COD amount")
+    FREE_ITEM = "free_item", _("Free item")
+    CALLBACK = "callback", _("Call-back promise")
+    MANAGER_OVERRIDE = "manager_override", _("Manager override")
 
 
 class RemedyStatus(models.TextChoices):
-    PENDING_APPROVAL = "pending_approval", "Waiting for approval"
-    APPROVED = "approved", "Approved"
-    APPLIED = "applied", "Applied"
-    REJECTED = "rejected", "Rejected"
+    PENDING_APPROVAL = "pending_approval", _("Waiting for approval")
+    APPROVED = "approved", _("Approved")
+    APPLIED = "applied", _("Applied")
+    REJECTED = "rejected", _("Rejected")
 
 
 class Budget(models.TextChoices):
-    MARKETING = "marketing", "Marketing"
-    CUSTOMER_CARE = "customer_care", "Customer care"
-    LOGISTICS = "logistics", "Logistics"
-    QUALITY = "quality", "Quality (shop's own mistakes)"
+    MARKETING = "marketing", _("Marketing")
+    CUSTOMER_CARE = "customer_care", _("Customer care")
+    LOGISTICS = "logistics", _("Logistics")
+    QUALITY = "quality", _("Quality (shop's own mistakes)")
 
 
 class Remedy(models.Model):
@@ -74,6 +75,10 @@ class Remedy(models.Model):
     )
     rule_id = models.CharField(max_length=80, blank=True)
     rationale = models.TextField()
+    rationale_data = models.JSONField(
+        default=dict, blank=True,
+        help_text="The rationale as data (rule, facts and values, remedy), rendered in the reader's language.",
+    )
     proposal_key = models.CharField(
         max_length=200, unique=True, help_text="Idempotency key: the same proposal is applied once, ever."
     )

@@ -39,7 +39,7 @@ SELECT c.arrival_number, (c.arrived_at AT TIME ZONE %(tz)s)::date AS day, c.cate
        co.name,
        v.id, v.currency, v.value, v.balance, v.valid_until, vr.validity_months,
        hist.order_count, (hist.first_order AT TIME ZONE %(tz)s)::date, hist.spend,
-       rem.remedy_count, rem.remedy_cost
+       rem.remedy_count, rem.remedy_cost, dc.mismatched, dc.mismatched_currency
 FROM cases_case c
 JOIN customers_customer cu ON cu.id = c.customer_id
 LEFT JOIN orders_order o ON o.id = c.order_id
@@ -72,6 +72,12 @@ LEFT JOIN LATERAL (
       AND r.applied_at >= date_trunc('year', c.arrived_at AT TIME ZONE %(tz)s) AT TIME ZONE %(tz)s
       AND r.applied_at < c.arrived_at
 ) rem ON true
+LEFT JOIN LATERAL (
+    SELECT (e.data->>'mismatched_lines_value')::numeric AS mismatched, e.data->>'currency' AS mismatched_currency
+    FROM cases_caseevent e
+    WHERE e.case_id = c.arrival_number AND e.kind = 'detected' AND e.data->>'rule' = 'delivery_mismatch'
+    ORDER BY e.occurred_at DESC, e.id DESC LIMIT 1
+) dc ON true
 WHERE c.arrived_at >= %(start)s AND c.arrived_at < %(end)s AND c.arrival_number > %(after)s
 ORDER BY c.arrival_number
 LIMIT %(limit)s
@@ -83,7 +89,7 @@ def _facts_from_row(row) -> Facts:
      order_id, order_total, payment_method, promised, is_date_critical, is_non_refundable, cod_quoted,
      shipment_status, delivered_on, eta, cod_label, is_replacement, courier,
      voucher_id, voucher_currency, voucher_value, voucher_balance, valid_until, validity_months,
-     order_count, first_order_on, spend, remedy_count, remedy_cost) = row
+     order_count, first_order_on, spend, remedy_count, remedy_cost, mismatched, mismatched_currency) = row
     since = min(customer_since, first_order_on) if first_order_on else customer_since
     tenure_days = max((today - since).days, 0)
     values = {
@@ -104,6 +110,8 @@ def _facts_from_row(row) -> Facts:
             days_late = max((arrived - promised).days, 0)
         values.update(shipment_status=shipment_status, courier=courier, days_late=days_late,
                       cod_label_amount=cod_label, is_replacement_shipment=is_replacement)
+    if order_id is not None and mismatched is not None and mismatched_currency == currency:
+        values["mismatched_lines_value"] = Decimal(mismatched).quantize(Decimal("0.01"))
     if voucher_id is not None and voucher_currency == currency:
         values.update(voucher_value=voucher_value, voucher_balance=voucher_balance, voucher_valid_until=valid_until,
                       voucher_days_since_expiry=(today - valid_until).days, voucher_validity_months=validity_months)
@@ -166,6 +174,8 @@ class ReplayDifference:
     active_outcome: list[tuple]   # the same under the active version
     rationale: str
     active_rationale: str
+    explanations: list[dict] = field(default_factory=list)         # the same as data, for the reader's language
+    active_explanations: list[dict] = field(default_factory=list)
 
 
 @dataclass
@@ -239,10 +249,12 @@ def _replay(version, date_from, date_to, max_differences) -> ReplayReport:
         if outcome != active_outcome:
             report.differing_cases += 1
             if len(report.differences) < max_differences:
+                explained, active_explained = evaluate(policy, facts), evaluate(active_policy, facts)
                 report.differences.append(ReplayDifference(
                     case_id=facts.case_id, arrived_on=facts.today, outcome=outcome, active_outcome=active_outcome,
-                    rationale=_explain(evaluate(policy, facts)),
-                    active_rationale=_explain(evaluate(active_policy, facts)),
+                    rationale=_explain(explained), active_rationale=_explain(active_explained),
+                    explanations=[p.explanation for p in explained],
+                    active_explanations=[p.explanation for p in active_explained],
                 ))
     report.remedies_by_kind = dict(sorted(kinds.items()))
     report.cost_by_currency = dict(sorted(cost.items()))

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 
 from django.conf import settings
 from django.db.models import QuerySet, Sum
 from django.utils import timezone
 
+from cases.selectors import delivery_check_latest
 from customers.selectors import customer_loyalty_facts
 from orders.services import shipment_days_late
 
@@ -69,6 +71,9 @@ def case_facts(*, case, today: date | None = None) -> Facts:
             days_late=shipment_days_late(shipment, today=today), cod_label_amount=shipment.cod_amount,
             is_replacement_shipment=shipment.is_replacement,
         )
+    checked = delivery_check_latest(case=case) if case.order_id else None
+    if checked and checked.get("currency") == currency and checked.get("mismatched_lines_value") is not None:
+        values["mismatched_lines_value"] = Decimal(checked["mismatched_lines_value"])
     voucher = case.voucher if case.voucher_id else None
     if voucher is not None and voucher.currency == currency:
         values.update(

@@ -11,15 +11,25 @@ from collections.abc import Mapping
 from datetime import timedelta
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Max
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext_noop
 
+from caseapp import permissions
 from caseapp.money import to_money, validate_currency
 from caseapp.roles import is_agent, is_manager
 from cases.models import Case, CaseEventKind
-from cases.services import case_event_append, promise_record
+from cases.services import (
+    ACT_WORKED,
+    case_event_append,
+    case_status_follow,
+    cod_correction_promise_key,
+    promise_record,
+)
+from cases.timeline import say
 from orders.models import Courier
 from orders.services import order_cancel, shipment_create
 from vouchers.services import voucher_extend, voucher_issue
@@ -133,13 +143,14 @@ def case_proposals(*, case: Case, today=None, only_new: bool = False) -> list[Pr
 # --- Remedies ------------------------------------------------------------------------------------------------
 
 
-def _timeline(remedy: Remedy, kind: str, actor, text: str) -> None:
+def _timeline(remedy: Remedy, kind: str, actor, text: str, said: dict | None = None) -> None:
+    extra = {"say": said} if said else {}
     case_event_append(
         case=remedy.case, kind=kind, actor=actor, text=text,
         data={"remedy_id": remedy.pk, "kind": remedy.kind, "amount": str(remedy.amount),
               "currency": remedy.currency, "budget": remedy.budget, "rule_id": remedy.rule_id,
               "policy_version": remedy.policy_version.number if remedy.policy_version_id else None,
-              "status": remedy.status},
+              "status": remedy.status, "explanation": remedy.rationale_data, **extra},
     )
 
 
@@ -187,11 +198,15 @@ def _perform(remedy: Remedy, by) -> None:
         parameters.update(shipment_id=shipment.pk, courier=courier.name, tracking_number=shipment.tracking_number)
     elif kind == RemedyKind.CORRECT_COD:
         courier = remedy.recoverable_from.name if remedy.recoverable_from_id else parameters.get("courier") or "the courier"
+        shipment = case_shipment(case)
+        # One task, one promise: the COD scan records the same task under the same key (with its own due time,
+        # before the delivery day); applying the proposal then finds that promise instead of making a second.
         promise = promise_record(
             case=case, owner=_promise_owner(case, by), made_by=by, made_by_name="" if by else "caseapp policy",
             description=(f"Have {courier} correct the COD label from {parameters.get('label_amount', '?')} to "
                          f"{parameters['target_amount']} {remedy.currency} before delivery"),
             due_at=now + timedelta(hours=int(parameters.get("due_hours", 2))),
+            key=cod_correction_promise_key(shipment) if shipment is not None else "",
         )
         parameters["promise_id"] = promise.pk
     elif kind == RemedyKind.CALLBACK:
@@ -248,6 +263,8 @@ def remedy_apply(*, case: Case, proposal: Proposal, by=None) -> Remedy:
             raise ValidationError({"proposal": f"This is not a proposal: {exc}"}) from exc
     _check_proposal(case, proposal)
     case = _case_locked(case, "customer", "order", "voucher", "shipment")
+    if by is not None:  # the owner rule of the dashboard, for every caller (caseapp.permissions)
+        permissions.require(permissions.can_work_case(by, case))
     existing = Remedy.objects.filter(proposal_key=proposal.key).first()
     if existing is not None:
         return existing
@@ -260,7 +277,8 @@ def remedy_apply(*, case: Case, proposal: Proposal, by=None) -> Remedy:
     remedy = Remedy(
         case=case, customer=case.customer, kind=current.kind, parameters=current.parameters, amount=current.cost,
         currency=current.currency, budget=current.budget, recoverable_from=courier, policy_version=version,
-        rule_id=current.rule_id, rationale=current.rationale, proposal_key=current.key,
+        rule_id=current.rule_id, rationale=current.rationale, rationale_data=current.explanation,
+        proposal_key=current.key,
         status=RemedyStatus.PENDING_APPROVAL if current.needs_approval else RemedyStatus.APPROVED,
         needs_approval=current.needs_approval, proposed_by=by,
     )
@@ -274,14 +292,15 @@ def remedy_apply(*, case: Case, proposal: Proposal, by=None) -> Remedy:
         return remedy
     _perform(remedy, by)
     _timeline(remedy, CaseEventKind.REMEDY_APPLIED, by, remedy.rationale)
+    if by is not None:
+        case_status_follow(case=case, act=ACT_WORKED, by=by)
     return remedy
 
 
 def _decision_checks(remedy: Remedy, by) -> None:
     if by is None or not is_manager(by):
         raise PermissionDenied("Only a manager approves or rejects remedies.")
-    if remedy.proposed_by_id and remedy.proposed_by_id == by.pk:
-        raise PermissionDenied("Nobody approves or rejects their own remedy.")
+    permissions.require(permissions.can_decide_remedy(by, remedy), "Nobody approves or rejects their own remedy.")
 
 
 @transaction.atomic
@@ -298,7 +317,8 @@ def remedy_approve(*, remedy: Remedy, by) -> Remedy:
     remedy.decided_by = by
     remedy.decided_at = timezone.now()
     remedy.save(update_fields=["status", "decided_by", "decided_at"])
-    _timeline(remedy, CaseEventKind.REMEDY_APPROVED, by, f"Approved by {by.get_username()}")
+    _timeline(remedy, CaseEventKind.REMEDY_APPROVED, by, f"Approved by {by.get_username()}",
+              said=say(gettext_noop("Approved by %(name)s"), name=by.get_username()))
     _perform(remedy, by)
     _timeline(remedy, CaseEventKind.REMEDY_APPLIED, by, remedy.rationale)
     return remedy
@@ -319,7 +339,8 @@ def remedy_reject(*, remedy: Remedy, by, reason: str) -> Remedy:
     remedy.decided_at = timezone.now()
     remedy.decision_reason = reason
     remedy.save(update_fields=["status", "decided_by", "decided_at", "decision_reason"])
-    _timeline(remedy, CaseEventKind.REMEDY_REJECTED, by, f"Rejected by {by.get_username()}: {reason}")
+    _timeline(remedy, CaseEventKind.REMEDY_REJECTED, by, f"Rejected by {by.get_username()}: {reason}",
+              said=say(gettext_noop("Rejected by %(name)s: %(reason)s"), name=by.get_username(), reason=reason))
     return remedy
 
 
@@ -377,12 +398,16 @@ def remedy_override(
         courier = Courier.objects.filter(name=courier).first()
     rationale = f"manager override by {by.get_username()}: {reason}"
     if money:
-        rationale += f" ({kind.replace('_', ' ')}, {money} {currency}, booked to {budget})"
+        with translation.override(settings.LANGUAGE_CODE):
+            rationale += (f" ({RemedyKind(kind).label.lower()}, {money} {currency}, "
+                          f"booked to the budget “{Budget(budget).label}”)")
+    rationale_data = {"override": True, "by": by.get_username(), "reason": reason, "kind": kind,
+                      "amount": str(money) if money else None, "currency": currency, "budget": budget}
     now = timezone.now()
     remedy = Remedy(
         case=case, customer=case.customer, kind=kind, parameters=dict(parameters or {}), amount=money,
         currency=currency, budget=budget, recoverable_from=courier, policy_version=policy_version_active(),
-        rule_id="manager-override", rationale=rationale, proposal_key=key, status=RemedyStatus.APPLIED,
+        rule_id="manager-override", rationale=rationale, rationale_data=rationale_data, proposal_key=key, status=RemedyStatus.APPLIED,
         needs_approval=False, proposed_by=by, decision_reason=reason, applied_at=now,
     )
     try:
@@ -397,6 +422,7 @@ def remedy_override(
         remedy.parameters["order_status"] = order.status
         remedy.save(update_fields=["parameters"])
     _timeline(remedy, CaseEventKind.REMEDY_APPLIED, by, rationale)
+    case_status_follow(case=case, act=ACT_WORKED, by=by)
     return remedy
 
 

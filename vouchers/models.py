@@ -2,6 +2,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Cast
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from caseapp.money import CurrencyField, MoneyField, currency_check, validate_non_negative, validate_positive
 
@@ -25,11 +27,11 @@ class ValidityRule(models.Model):
 
 
 class VoucherStatus(models.TextChoices):
-    ACTIVE = "active", "Active"
-    REDEEMED = "redeemed", "Redeemed"
-    EXPIRED = "expired", "Expired"
-    EXTENDED = "extended", "Extended"
-    VOID = "void", "Void"
+    ACTIVE = "active", _("Active")
+    REDEEMED = "redeemed", _("Redeemed")
+    EXPIRED = "expired", _("Expired")
+    EXTENDED = "extended", _("Extended")
+    VOID = "void", _("Void")
 
 
 class Voucher(models.Model):
@@ -67,6 +69,17 @@ class Voucher(models.Model):
 
     def __str__(self):
         return f"{self.code} ({self.balance} {self.currency})"
+
+    @property
+    def current_status(self) -> str:
+        """The status as of today, derived from the date: an active or extended voucher past its last day is
+        expired even before vouchers_mark_expired has stored it."""
+        if self.status in (VoucherStatus.ACTIVE, VoucherStatus.EXTENDED) and self.valid_until < timezone.localdate():
+            return VoucherStatus.EXPIRED
+        return self.status
+
+    def get_current_status_display(self) -> str:
+        return VoucherStatus(self.current_status).label
 
     def clean(self):
         errors = {}

@@ -4,6 +4,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from caseapp.api import IsAgent, as_drf_error
+from caseapp.permissions import cases_visible_to
 from cases.models import Case, CaseCategory, CaseChannel
 from cases.services import case_open, delivery_check
 from customers.models import Customer
@@ -20,11 +21,16 @@ class CaseSerializer(serializers.ModelSerializer):
     channel = serializers.ChoiceField(choices=CaseChannel.choices)
     owner = serializers.SlugRelatedField(slug_field="username", read_only=True)
 
+    reported_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+
     class Meta:
         model = Case
         fields = ["arrival_number", "customer", "order", "shipment", "voucher", "category", "channel", "status",
-                  "subject", "description", "owner", "arrived_at", "first_response_due_at", "resolution_due_at"]
-        read_only_fields = ["arrival_number", "status", "owner", "first_response_due_at", "resolution_due_at"]
+                  "subject", "description", "owner", "arrived_at", "reported_at", "first_response_due_at",
+                  "resolution_due_at"]
+        # Service-owned: the arrival (queue order), the status, the owner and the clocks are never the client's.
+        read_only_fields = ["arrival_number", "status", "owner", "arrived_at", "first_response_due_at",
+                            "resolution_due_at"]
 
     def create(self, validated_data):
         try:
@@ -40,7 +46,9 @@ class CaseListCreateApi(generics.ListCreateAPIView):
     permission_classes = [IsAgent]
 
     def get_queryset(self):
-        queryset = Case.objects.select_related("owner").order_by("arrived_at", "arrival_number")
+        queryset = cases_visible_to(
+            self.request.user, Case.objects.select_related("owner").order_by("arrived_at", "arrival_number")
+        )
         status = self.request.query_params.get("status")
         return queryset.filter(status=status) if status else queryset
 

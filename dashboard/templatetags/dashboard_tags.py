@@ -2,6 +2,7 @@ from django import template
 from django.utils import timezone
 from django.utils.html import format_html
 
+from caseapp import formatting
 from dashboard import timefmt
 
 register = template.Library()
@@ -37,8 +38,9 @@ def when(value, fmt="Y-m-d H:i"):
     from django.utils.dateformat import format as date_format
 
     local = timezone.localtime(value)
+    shown = formatting.datetime_brief(value) if fmt == "d M H:i" else date_format(local, fmt)
     return format_html('<time datetime="{}" title="{}">{}</time>', value.isoformat(),
-                       date_format(local, "Y-m-d H:i T"), date_format(local, fmt))
+                       date_format(local, "Y-m-d H:i T"), shown)
 
 
 @register.simple_tag
@@ -54,7 +56,7 @@ def due_badge(value, done=None):
         '<span class="clock {}" title="{}">{}{}</span>',
         "clock-overdue" if overdue else "clock-ok",
         timezone.localtime(value).strftime("%Y-%m-%d %H:%M %Z"),
-        "⚠ " if overdue else "",
+        "⚠\u00a0" if overdue else "",
         timefmt.due_phrase(value),
     )
 
@@ -92,6 +94,53 @@ def budget_label(value):
 
 @register.filter
 def money(amount, currency=""):
-    if amount is None:
-        return ""
-    return f"{amount:,.2f} {currency}".strip()
+    """An amount in the reader's language: "1,200.00 RUB", "1 200,00 RUB", "150,00 RON"."""
+    return formatting.money(amount, currency)
+
+
+@register.filter
+def rationale(item):
+    """A remedy's or a proposal's rationale in the reader's language (policies.rationale), from its data."""
+    from policies.rationale import rationale_render
+
+    data = getattr(item, "rationale_data", None)
+    if data is None:
+        data = getattr(item, "explanation", None)
+    return rationale_render(data, fallback=getattr(item, "rationale", ""))
+
+
+@register.filter
+def date_long(value):
+    """"5 December 2026" in the reader's language ("5 decembrie 2026", "5 dicembre 2026")."""
+    return formatting.date_long(value)
+
+
+@register.filter
+def years(value):
+    return formatting.years(value)
+
+
+@register.filter
+def choice_label(code, choices):
+    """A code's translated label: {{ ev.code|choice_label:"tracking" }}."""
+    from caseapp.labels import CHOICES
+
+    return formatting.label(CHOICES[choices], code) if choices in CHOICES else formatting.label_text(code)
+
+
+@register.filter
+def event_text(event):
+    """A timeline event's text in the reader's language (cases.timeline)."""
+    from cases.timeline import event_text as render
+
+    return render(event)
+
+
+@register.filter
+def rationales(explanations):
+    """A replay's rationales in the reader's language, or "no remedy"."""
+    from django.utils.translation import gettext
+
+    from policies.rationale import rationale_render
+
+    return " | ".join(rationale_render(data) for data in explanations or []) or gettext("no remedy")

@@ -3,23 +3,39 @@
 import uuid
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from caseapp import permissions
 from cases import services as case_services
-from cases.models import Case, CaseEventKind, CaseStatus, Promise
+from cases.models import Case, CaseEventKind, CaseStatus, Promise, PromiseStatus
 from customers.selectors import customer_loyalty_facts
 from orders.models import ShipmentEvent
 from policies import selectors as policy_selectors
 from policies.models import Remedy
 from vouchers.selectors import customer_vouchers, validity_rule_changes_among
 
-from ..forms import AssignForm, NoteForm, PromiseCloseForm, PromiseForm, ReopenForm, ReplyForm, StatusForm
-from ..permissions import agent_required, can_work_case, check_can_work_case, request_is_manager
-from ..services import case_reply_send
+from ..forms import (
+    AssignForm,
+    DeliveryCheckForm,
+    NoteForm,
+    PromiseCloseForm,
+    PromiseForm,
+    ReopenForm,
+    ReplyForm,
+    SpecialDeliveryForm,
+    StatusForm,
+)
+from ..permissions import (
+    agent_required,
+    can_work_case,
+    check_can_assign_case,
+    check_can_work_case,
+)
+from ..services import case_reply_send, special_delivery_record
 from . import proposals as proposal_parts
 
 PAST_CASES_SHOWN = 20
@@ -61,6 +77,8 @@ def case_context(request, case: Case, **forms) -> dict:
     for event in events:  # the override that cancelled the order says so on the timeline
         event.cancels_order = bool(cancelling) and (event.data or {}).get("remedy_id") in cancelling
     can_work = can_work_case(request, case)
+    promises = list(case.promises.select_related("owner", "made_by").order_by("due_at", "id"))
+    open_promises = [p for p in promises if p.status == PromiseStatus.OPEN]
     context = {
         "case": case,
         "customer": customer,
@@ -73,15 +91,24 @@ def case_context(request, case: Case, **forms) -> dict:
         "remedies_received": remedies_received,
         "case_remedies": case_remedies,
         "events": events,
-        "promises": list(case.promises.select_related("owner", "made_by").order_by("due_at", "id")),
+        "promises": promises,
         "can_work": can_work,
         "is_closed": case.status in (CaseStatus.RESOLVED, CaseStatus.CLOSED),
         "note_form": forms.get("note_form") or NoteForm(),
         "promise_form": forms.get("promise_form") or PromiseForm(initial={"owner": request.user.pk}),
-        "status_form": forms.get("status_form") or StatusForm(initial={"status": case.status}),
+        "status_form": forms.get("status_form") or StatusForm(initial={"status": case.status},
+                                                               open_promises=open_promises),
+        "delivery_form": forms.get("delivery_form") or (
+            DeliveryCheckForm(order_lines=lines, shipments=shipments, initial={"shipment": shipments[-1].pk})
+            if shipments else None),
         "reopen_form": forms.get("reopen_form") or ReopenForm(),
         "assign_form": forms.get("assign_form") or AssignForm(initial={"owner": case.owner_id}),
         "reply_form": forms.get("reply_form") or ReplyForm(initial={"nonce": uuid.uuid4().hex}),
+        "special_delivery_form": forms.get("special_delivery_form") or (
+            SpecialDeliveryForm(initial={"arrives_on": case.order.promised_delivery_date})
+            if case.order_id and any(r.kind == "absorb_cost" and r.status == "applied" for r in case_remedies)
+            else None),
+        "special_deliveries": [s for s in shipments if s.is_replacement],
     }
     context.update(proposal_parts.case_proposal_context(request, case, can_work=can_work, forms=forms,
                                                        remedies=case_remedies))
@@ -91,6 +118,7 @@ def case_context(request, case: Case, **forms) -> dict:
 @agent_required
 def case_detail(request, pk):
     case = _case(pk)
+    permissions.require(permissions.can_view_case(request.user, case))
     return render(request, "dashboard/case.html", case_context(request, case))
 
 
@@ -171,12 +199,12 @@ def promise_close(request, pk, promise_pk):
 def case_status(request, pk):
     case = _case(pk)
     check_can_work_case(request, case)
-    form = StatusForm(request.POST)
+    form = StatusForm(request.POST, open_promises=case.promises.filter(status=PromiseStatus.OPEN).order_by("due_at", "id"))
     if not form.is_valid():
         return _invalid(request, case, status_form=form)
     try:
         case_services.case_change_status(case=case, status=form.cleaned_data["status"], by=request.user,
-                                         reason=form.cleaned_data["reason"])
+                                         reason=form.cleaned_data["reason"], promise_outcomes=form.promise_outcomes())
     except ValidationError as error:
         return _service_error(request, case, error, form, "status_form")
     messages.success(request, _("Status changed."))
@@ -205,8 +233,7 @@ def case_reopen(request, pk):
 def case_take(request, pk):
     """An agent takes an unowned case for themself."""
     case = _case(pk)
-    if case.owner_id not in (None, request.user.pk) and not request_is_manager(request):
-        raise PermissionDenied("This case belongs to another agent.")
+    check_can_assign_case(request, case, request.user)
     case_services.case_assign(case=case, owner=request.user, by=request.user)
     messages.success(request, _("Case #%(number)s is yours now.") % {"number": case.arrival_number})
     return _back(case)
@@ -221,9 +248,7 @@ def case_assign(request, pk):
     if not form.is_valid():
         return _invalid(request, case, assign_form=form)
     owner = form.cleaned_data["owner"]
-    if not request_is_manager(request):
-        if case.owner_id != request.user.pk or owner not in (None, request.user):
-            raise PermissionDenied("Only a manager assigns cases to others.")
+    check_can_assign_case(request, case, owner)
     case_services.case_assign(case=case, owner=owner, by=request.user)
     messages.success(request, _("Owner changed."))
     return _back(case)
@@ -244,4 +269,50 @@ def case_reply(request, pk):
     except ValidationError as error:
         return _service_error(request, case, error, form, "reply_form")
     messages.success(request, _("Reply queued for sending.") if created else _("This reply was already sent."))
+    return _back(case)
+
+
+@require_POST
+@agent_required
+def case_delivery_check(request, pk):
+    """Record what the customer received, line by line; a mismatch goes on this case (reopened if need be)."""
+    case = _case(pk)
+    check_can_work_case(request, case)
+    shipments = list(case.order.shipments.select_related("courier").order_by("created_at", "id")) if case.order_id else []
+    if not shipments:
+        messages.error(request, _("This case has no shipment to check."))
+        return _back(case)
+    form = DeliveryCheckForm(request.POST, order_lines=case.order.lines.all(), shipments=shipments)
+    if not form.is_valid():
+        return _invalid(request, case, delivery_form=form)
+    try:
+        found = case_services.delivery_check(shipment=form.cleaned_data["shipment"], received=form.received(),
+                                             by=request.user, case=case)
+    except ValidationError as error:
+        return _service_error(request, case, error, form, "delivery_form")
+    if found is None:
+        messages.success(request, _("Everything arrived as ordered."))
+    else:
+        messages.warning(request, _("What arrived does not match the order: it is on the case's timeline."))
+    return _back(case)
+
+
+@require_POST
+@agent_required
+def case_special_delivery(request, pk):
+    """After the absorb-cost remedy: record the special delivery and tell the customer, in their language."""
+    case = _case(pk)
+    check_can_work_case(request, case)
+    form = SpecialDeliveryForm(request.POST)
+    if not form.is_valid():
+        return _invalid(request, case, special_delivery_form=form)
+    data = form.cleaned_data
+    try:
+        _shipment, created = special_delivery_record(case=case, courier=data["courier"],
+                                                     tracking_number=data["tracking_number"],
+                                                     arrives_on=data["arrives_on"], by=request.user)
+    except ValidationError as error:
+        return _service_error(request, case, error, form, "special_delivery_form")
+    messages.success(request, _("Special delivery recorded; the customer is told in their language.") if created
+                     else _("This special delivery was already recorded."))
     return _back(case)

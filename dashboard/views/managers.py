@@ -17,8 +17,7 @@ from policies import selectors as policy_selectors
 from policies import services as policy_services
 from policies.models import PolicyVersion, Remedy, RemedyStatus
 
-from ..permissions import manager_required
-from .proposals import ensure_not_own
+from ..permissions import check_can_decide_remedy, manager_required
 
 
 class DecisionForm(forms.Form):
@@ -44,7 +43,7 @@ def approvals(request):
 @manager_required
 def approval_decide(request, remedy_pk):
     remedy = get_object_or_404(Remedy, pk=remedy_pk)
-    ensure_not_own(remedy, request.user)
+    check_can_decide_remedy(request, remedy)
     if remedy.status != RemedyStatus.PENDING_APPROVAL:
         messages.info(request, _("This remedy was already decided."))
         return redirect("dashboard:approvals")

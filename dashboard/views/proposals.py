@@ -6,7 +6,7 @@ again and applies the proposal with that key, so what is applied is what the pol
 
 from django import forms
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -75,9 +75,10 @@ def _currency_of(case: Case) -> str:
 
 def case_proposal_context(request, case: Case, *, can_work: bool, forms: dict, remedies: list) -> dict:
     proposals = list(policy_services.case_proposals(case=case)) if case.is_open else []
-    decided = {remedy.proposal_key: remedy for remedy in remedies}
-    return {
-        "proposals": [(proposal, decided.get(proposal.key)) for proposal in proposals],
+    decided = {remedy.proposal_key for remedy in remedies}
+    return {  # a proposal already in the ledger is shown once, as a remedy above, not again as a proposal
+        "proposals": [(proposal, None) for proposal in proposals
+                      if not proposal.already_decided and proposal.key not in decided],
         "override_form": forms.get("override_form")
         or OverrideForm(initial={"currency": _currency_of(case), "kind": RemedyKind.MANAGER_OVERRIDE}, case=case),
     }
@@ -109,7 +110,7 @@ def proposal_apply(request, pk):
 @manager_required
 def case_override(request, pk):
     case = get_object_or_404(Case.objects.select_related("customer", "order", "voucher"), pk=pk)
-    form = OverrideForm(request.POST)
+    form = OverrideForm(request.POST, case=case)
     if not form.is_valid():
         from .cases import case_context  # the case page module imports this one
 
@@ -122,16 +123,18 @@ def case_override(request, pk):
             currency=data["currency"] or None, budget=data["budget"],
             parameters={"action": "cancel_order"} if data.get("cancel_order") else None,
         )
-    except ValidationError as error:
+    except ValidationError as error:  # shown on the form, with what the manager typed
+        from .cases import case_context
+
         messages.error(request, " ".join(error.messages))
-        return redirect("dashboard:case", pk=case.pk)
+        if hasattr(error, "error_dict"):
+            for field, errors in error.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+        else:
+            form.add_error(None, error.messages)
+        return render(request, "dashboard/case.html", case_context(request, case, override_form=form), status=400)
     if remedy.parameters.get("order_status") == "cancelled":
         messages.success(request, _("Override recorded, with its reason; the order is cancelled."))
     else:
         messages.success(request, _("Override recorded, with its reason."))
     return redirect("dashboard:case", pk=case.pk)
-
-
-def ensure_not_own(remedy, user):
-    if remedy.proposed_by_id == user.pk:
-        raise PermissionDenied("Nobody approves or rejects their own remedy.")

@@ -2,6 +2,7 @@
 
 import csv
 from collections import defaultdict
+from datetime import date
 from decimal import Decimal
 
 from django import forms
@@ -39,8 +40,10 @@ class PeriodForm(forms.Form):
 def _charts_per_currency(rows, *, title, chart_id, kind="bar"):
     """One chart per currency: amounts in different currencies are never drawn on one axis."""
     per_currency: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
+    keys: dict[str, str] = {}
     for row in rows:
         per_currency[row["currency"]][row["label"]] += row["cost"]
+        keys[row["label"]] = str(row["key"])
     drawn = []
     for currency, values in sorted(per_currency.items()):
         items = list(values.items())
@@ -48,9 +51,12 @@ def _charts_per_currency(rows, *, title, chart_id, kind="bar"):
             items.sort(key=lambda item: item[1], reverse=True)
             svg = charts.bar_chart(title=f"{title} ({currency})", rows=items, unit=currency,
                                    chart_id=f"{chart_id}-{currency}")
-        else:
+        else:  # months, in order: "Dec" over "2026" where the year changes
+            months = [date.fromisoformat(f"{keys[label]}-01") for label, _ in items]
+            ticks = [reports.month_tick(month, with_year=index == 0 or month.year != months[index - 1].year)
+                     for index, month in enumerate(months)]
             svg = charts.column_chart(title=f"{title} ({currency})", rows=items, unit=currency,
-                                      chart_id=f"{chart_id}-{currency}")
+                                      chart_id=f"{chart_id}-{currency}", ticks=ticks)
         drawn.append(svg)
     return drawn
 
@@ -64,13 +70,14 @@ def remedy_report(request):
     retention = reports.retention_after_remedy(period)
     retention_chart = charts.bar_chart(
         title=_("Ordered again (%)"),
-        rows=[
-            (label, row[key] or Decimal(0))
+        rows=[  # a group with nobody whose window has passed has no share: left out, not drawn as 0 %
+            (label, row[key])
             for row in retention
             for key, label in (
                 ("share_90", (_("remedy") if row["got_remedy"] else _("no remedy")) + " · 90 d"),
                 ("share_180", (_("remedy") if row["got_remedy"] else _("no remedy")) + " · 180 d"),
             )
+            if row[key] is not None
         ],
         unit="%", chart_id="retention",
     )

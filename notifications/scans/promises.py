@@ -5,9 +5,12 @@ from datetime import datetime
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from cases.models import CaseEventKind, Promise, PromiseStatus
 from cases.services import case_event_append
+from cases.timeline import say, say_text
+from staff.selectors import staff_language
 
 from .. import catalogue
 from ..selectors import manager_pick, staff_recipients
@@ -33,7 +36,7 @@ def promise_overdue_alert(*, promise_id: int, now: datetime | None = None) -> Pr
         message_queue(
             recipient=user.email, template=catalogue.PROMISE_OVERDUE, case=case,
             idempotency_key=f"promise-overdue:{promise.pk}:{user.pk}",
-            language=settings.LANGUAGE_CODE, time_zone=settings.TIME_ZONE,
+            language=staff_language(user), time_zone=settings.TIME_ZONE,
             context={
                 "staff_name": user.get_full_name() or user.get_username(), "case_number": case.pk,
                 "case_subject": case.subject, "customer_name": case.customer.name,
@@ -43,10 +46,11 @@ def promise_overdue_alert(*, promise_id: int, now: datetime | None = None) -> Pr
                 "made_by": promise.made_by_name or (promise.made_by.get_username() if promise.made_by_id else ""),
             },
         )
+    said = say(gettext_noop("Promise overdue: %(promise)s; alerted %(names)s"), promise=promise.description,
+               names={"names": [user.get_username() for user in recipients]})
     case_event_append(
-        case=case, kind=CaseEventKind.DETECTED, occurred_at=now,
-        text=f"Promise overdue: {promise.description}; alerted "
-             f"{', '.join(user.get_username() for user in recipients) or 'nobody (no email address)'}",
-        data={"promise_id": promise.pk, "overdue": True, "alerted": [user.get_username() for user in recipients]},
+        case=case, kind=CaseEventKind.DETECTED, occurred_at=now, text=say_text(said),
+        data={"promise_id": promise.pk, "overdue": True, "alerted": [user.get_username() for user in recipients],
+              "say": said},
     )
     return promise

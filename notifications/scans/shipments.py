@@ -7,15 +7,19 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Q
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext_noop
 
+from caseapp import formatting
 from cases.models import OPEN_STATUSES, Case, CaseCategory, CaseChannel, CaseEventKind
-from cases.services import case_event_append, case_open, promise_record
+from cases.services import case_event_append, case_open, cod_correction_promise_key, promise_record
+from cases.timeline import say, say_text
 from orders.models import PaymentMethod, Shipment, ShipmentEvent, ShipmentStatus
 from policies.models import RemedyStatus
+from staff.selectors import staff_language
 
 from .. import catalogue
-from ..models import Detection, DetectionKind
+from ..models import Detection, DetectionKind, LateReason
 from ..remedies import late_delivery_discount_apply
 from ..selectors import end_of_day, local_today, manager_pick, staff_recipients
 from ..services import message_queue
@@ -53,9 +57,19 @@ def late_shipments_queryset(*, now: datetime):
     # A date-critical parcel not yet with the courier the day before: not late yet, but at risk.
     at_risk = Q(order__is_date_critical=True, status=ShipmentStatus.CREATED, handed_over_at__isnull=True,
                 order__promised_delivery_date__lte=timezone.localdate(now) + timedelta(days=1))
+    # An escalated date-critical parcel is the staff's while they still have time to act: not handled again until then.
+    staff_acting = Exists(Detection.objects.filter(
+        shipment=OuterRef("pk"), kind=DetectionKind.DATE_CRITICAL,
+        detected_at__gt=now - timedelta(hours=settings.NOTIFICATIONS_DATE_CRITICAL_ACT_HOURS)))
     return Shipment.objects.filter(_recent(now), status__in=ON_THE_WAY).filter(
         (late & _not_detected(DetectionKind.LATE_SHIPMENT)) | (at_risk & _not_detected(DetectionKind.DATE_CRITICAL))
-    )
+    ).exclude(_superseded()).exclude(staff_acting)
+
+
+def _superseded() -> Q:
+    """An original shipment whose order has a replacement (e.g. the special delivery of a date-critical order):
+    the replacement carries the order now, and is tracked on its own."""
+    return Q(is_replacement=False) & Exists(Shipment.objects.filter(order=OuterRef("order"), is_replacement=True))
 
 
 def shipment_late_reasons(shipment: Shipment, *, now: datetime) -> list[str]:
@@ -92,8 +106,23 @@ def late_new_date(shipment: Shipment, *, today):
     return max(fallback, promised + timedelta(days=1)) if promised else fallback
 
 
-def _case_for(*, shipment: Shipment, category: str, subject: str, detection: dict) -> Case:
-    """Attach to the order's open case of this category, or open a system-detected one."""
+def _title(msgid: str, **params) -> tuple[str, dict]:
+    """A case title in the site's language, built from translated labels (never codes), and the same as data for
+    the timeline, which shows it in each reader's language."""
+    message = say(msgid, **params)
+    return say_text(message), message
+
+
+def _reasons_in(language: str, reasons: list[str]) -> str:
+    with translation.override(language):
+        return ", ".join(formatting.label(LateReason, reason) for reason in reasons)
+
+
+def _case_for(*, shipment: Shipment, category: str, subject, detection: dict) -> Case:
+    """Attach to the order's open case of this category, or open a system-detected one. ``subject`` is a title
+    from _title (text, message)."""
+    subject, message = subject
+    detection = {**detection, "say": message}
     order = shipment.order
     case = (
         Case.objects.select_for_update().filter(order=order, category=category, status__in=OPEN_STATUSES)
@@ -128,19 +157,24 @@ def late_shipment_handle(*, shipment_id: int, now: datetime | None = None) -> De
     if shipment is None:
         return None
     reasons = shipment_late_reasons(shipment, now=now)
-    if not reasons:
+    if not reasons or Shipment.objects.filter(pk=shipment.pk).filter(_superseded()).exists():
         return None
     order, customer = shipment.order, shipment.order.customer
     if reasons == [NOT_HANDED_OVER]:  # at risk, not late: the staff can still act; the customer need not hear yet
         if Detection.objects.filter(shipment=shipment, kind=DetectionKind.DATE_CRITICAL).exists():
             return None
         case = _case_for(shipment=shipment, category=CaseCategory.LATE_DELIVERY,
-                         subject=f"Date-critical order {order.number} is not with the courier yet",
+                         subject=_title(gettext_noop("Date-critical order %(order)s is not with the courier yet"),
+                                        order=order.number),
                          detection={"detector": "late_shipment", "shipment_id": shipment.pk, "reasons": reasons})
         return date_critical_escalate(case=case, shipment=shipment, reasons=reasons, now=now)
     if Detection.objects.filter(shipment=shipment, kind=DetectionKind.LATE_SHIPMENT).exists():
         return None
     today = local_today(now, customer.time_zone)
+    if order.is_date_critical and order.promised_delivery_date and order.promised_delivery_date >= today:
+        # It can still be saved: the first move is the shop's (escalate; absorb a special delivery). No apology
+        # with a date after the occasion, no discount for a delivery that may yet arrive on the day.
+        return date_critical_first_move(shipment=shipment, reasons=reasons, now=now)
     new_date = late_new_date(shipment, today=today)
     detection_data = {
         "detector": "late_shipment", "shipment_id": shipment.pk, "order": order.number, "reasons": reasons,
@@ -149,7 +183,8 @@ def late_shipment_handle(*, shipment_id: int, now: datetime | None = None) -> De
         "new_date": new_date.isoformat(), "courier_status": shipment.status,
     }
     case = _case_for(shipment=shipment, category=CaseCategory.LATE_DELIVERY,
-                     subject=f"Order {order.number} is late or at risk ({', '.join(reasons)})",
+                     subject=_title(gettext_noop("Order %(order)s is late or at risk: %(reasons)s"),
+                                    order=order.number, reasons={"labels": ["late_reason", reasons]}),
                      detection=detection_data)
     detection = Detection.objects.create(
         key=f"late_shipment:{shipment.pk}", kind=DetectionKind.LATE_SHIPMENT, case=case, shipment=shipment,
@@ -188,12 +223,49 @@ def late_shipment_handle(*, shipment_id: int, now: datetime | None = None) -> De
             "courier": shipment.courier.name, "tracking_number": shipment.tracking_number, **discount,
         },
     )
-    case_event_append(case=case, kind=CaseEventKind.EMAIL_OUT, occurred_at=now,
-                      text=f"Apology with the new date {new_date:%Y-%m-%d} queued to {customer.email}",
-                      data={"message_id": message.pk, **discount})
+    said = say(gettext_noop("Apology with the new date %(date)s queued to %(email)s"),
+               date={"date": new_date.isoformat()}, email=customer.email)
+    case_event_append(case=case, kind=CaseEventKind.EMAIL_OUT, occurred_at=now, text=say_text(said),
+                      data={"message_id": message.pk, **discount, "say": said})
     if order.is_date_critical:
         date_critical_escalate(case=case, shipment=shipment, reasons=reasons, now=now)
     return detection
+
+
+PERSON_ACTS = (CaseEventKind.EMAIL_OUT, CaseEventKind.CALL, CaseEventKind.REMEDY_APPLIED,
+               CaseEventKind.REMEDY_PROPOSED)
+
+
+def date_critical_first_move(*, shipment: Shipment, reasons: list[str], now: datetime) -> Detection | None:
+    """A late date-critical parcel that can still arrive on the day: escalate to the staff at once; if nobody has
+    acted on the case NOTIFICATIONS_DATE_CRITICAL_ACT_HOURS later, tell the customer it is at risk, without
+    promising a date after the occasion (the scan comes back every few minutes until then)."""
+    order, customer = shipment.order, shipment.order.customer
+    escalation = Detection.objects.filter(shipment=shipment, kind=DetectionKind.DATE_CRITICAL).first()
+    if escalation is None:
+        case = _case_for(shipment=shipment, category=CaseCategory.LATE_DELIVERY,
+                         subject=f"Date-critical order {order.number} is late or at risk ({', '.join(reasons)})",
+                         detection={"detector": "late_shipment", "shipment_id": shipment.pk, "reasons": reasons})
+        return date_critical_escalate(case=case, shipment=shipment, reasons=reasons, now=now)
+    case = escalation.case
+    if now < escalation.detected_at + timedelta(hours=settings.NOTIFICATIONS_DATE_CRITICAL_ACT_HOURS):
+        return None
+    if case.events.filter(kind__in=PERSON_ACTS, actor__isnull=False, occurred_at__gte=escalation.detected_at).exists():
+        return None  # a person is on it: the customer hears from them
+    message, created = message_queue(
+        recipient=customer.email, template=catalogue.LATE_DELIVERY_APOLOGY,
+        idempotency_key=f"date-critical-notice:{shipment.pk}", case=case,
+        language=customer.preferred_language, time_zone=customer.time_zone,
+        context={"customer_name": customer.name, "order_number": order.number, "new_date": None,
+                 "promised_date": order.promised_delivery_date.isoformat(), "courier": shipment.courier.name,
+                 "tracking_number": shipment.tracking_number, "at_risk": True},
+    )
+    if created:
+        case_event_append(case=case, kind=CaseEventKind.EMAIL_OUT, occurred_at=now,
+                          text=f"Nobody acted in time: a note that the parcel may miss "
+                               f"{order.promised_delivery_date:%Y-%m-%d} (no new date) queued to {customer.email}",
+                          data={"message_id": message.pk, "at_risk": True})
+    return None
 
 
 def date_critical_escalate(*, case: Case, shipment: Shipment, reasons: list[str], now: datetime) -> Detection | None:
@@ -214,20 +286,21 @@ def date_critical_escalate(*, case: Case, shipment: Shipment, reasons: list[str]
         message_queue(
             recipient=user.email, template=catalogue.DATE_CRITICAL_ESCALATION,
             idempotency_key=f"date-critical:{shipment.pk}:{user.pk}", case=case,
-            language=settings.LANGUAGE_CODE, time_zone=settings.TIME_ZONE,
+            language=staff_language(user), time_zone=settings.TIME_ZONE,
             context={
                 **_staff_context(case), "staff_name": user.get_full_name() or user.get_username(),
                 "order_number": order.number, "occasion": order.occasion,
                 "promised_date": order.promised_delivery_date.isoformat(), "deadline_at": deadline.isoformat(),
-                "hours_left": hours_left, "reasons": ", ".join(reasons), "courier": shipment.courier.name,
+                "hours_left": hours_left, "reasons": _reasons_in(staff_language(user), reasons),
+                "courier": shipment.courier.name,
                 "courier_phone": shipment.courier.claims_phone, "tracking_number": shipment.tracking_number,
             },
         )
+    message = say(gettext_noop("Date-critical order %(order)s: %(hours)s h left; escalated to %(names)s"),
+                  order=order.number, hours=hours_left, names={"names": [user.get_username() for user in recipients]})
     case_event_append(
-        case=case, kind=CaseEventKind.DETECTED, occurred_at=now,
-        text=f"Date-critical order {order.number}: {hours_left} h left; escalated to "
-             f"{', '.join(user.get_username() for user in recipients) or 'nobody (no manager with an email)'}",
-        data={"escalation": "date_critical", "hours_left": hours_left},
+        case=case, kind=CaseEventKind.DETECTED, occurred_at=now, text=say_text(message),
+        data={"escalation": "date_critical", "hours_left": hours_left, "say": message},
     )
     return detection
 
@@ -254,8 +327,10 @@ def cod_mismatch_handle(*, shipment_id: int, now: datetime | None = None) -> Det
     data = {"detector": "cod_mismatch", "shipment_id": shipment.pk, "order": order.number,
             "label_amount": str(label), "quoted_amount": str(quoted), "currency": order.currency}
     case = _case_for(shipment=shipment, category=CaseCategory.COD_MISMATCH,
-                     subject=f"COD on the label {label} {order.currency} differs from the quoted {quoted} "
-                             f"{order.currency} ({order.number})", detection=data)
+                     subject=_title(gettext_noop("COD on the label %(label)s differs from the quoted %(quoted)s "
+                                                 "(%(order)s)"), label={"money": [str(label), order.currency]},
+                                    quoted={"money": [str(quoted), order.currency]}, order=order.number),
+                     detection=data)
     detection = Detection.objects.create(key=f"cod_mismatch:{shipment.pk}", kind=DetectionKind.COD_MISMATCH,
                                          case=case, shipment=shipment, data=data, detected_at=now)
     owner = case.owner or manager_pick()
@@ -268,6 +343,7 @@ def cod_mismatch_handle(*, shipment_id: int, now: datetime | None = None) -> Det
         due_at = max(min(due_at, delivery_day_starts), now)
     promise = promise_record(
         case=case, owner=owner, made_by_name="caseapp", made_at=now, due_at=due_at,
+        key=cod_correction_promise_key(shipment),
         description=f"Have {shipment.courier.name} change the COD amount of {shipment.tracking_number} from "
                     f"{label} to {quoted} {order.currency} before delivery",
     )
@@ -275,7 +351,7 @@ def cod_mismatch_handle(*, shipment_id: int, now: datetime | None = None) -> Det
         return detection
     message_queue(
         recipient=owner.email, template=catalogue.COD_CORRECTION_TASK, case=case,
-        idempotency_key=f"cod-task:{shipment.pk}", language=settings.LANGUAGE_CODE, time_zone=settings.TIME_ZONE,
+        idempotency_key=f"cod-task:{shipment.pk}", language=staff_language(owner), time_zone=settings.TIME_ZONE,
         context={
             **_staff_context(case), "staff_name": owner.get_full_name() or owner.get_username(),
             "order_number": order.number, "label_amount": str(label), "quoted_amount": str(quoted),
@@ -304,7 +380,8 @@ def uncollected_parcel_handle(*, shipment_id: int, now: datetime | None = None) 
     order, customer = shipment.order, shipment.order.customer
     data = {"detector": "not_collected", "shipment_id": shipment.pk, "order": order.number}
     case = _case_for(shipment=shipment, category=CaseCategory.NOT_COLLECTED,
-                     subject=f"Parcel for order {order.number} was not collected", detection=data)
+                     subject=_title(gettext_noop("Parcel for order %(order)s was not collected"), order=order.number),
+                     detection=data)
     detection = Detection.objects.create(key=f"not_collected:{shipment.pk}", kind=DetectionKind.NOT_COLLECTED,
                                          case=case, shipment=shipment, data=data, detected_at=now)
     message, _ = message_queue(
@@ -313,7 +390,7 @@ def uncollected_parcel_handle(*, shipment_id: int, now: datetime | None = None) 
         context={"customer_name": customer.name, "order_number": order.number, "courier": shipment.courier.name,
                  "tracking_number": shipment.tracking_number},
     )
-    case_event_append(case=case, kind=CaseEventKind.EMAIL_OUT, occurred_at=now,
-                      text=f"Friendly note about the uncollected parcel queued to {customer.email}",
-                      data={"message_id": message.pk})
+    said = say(gettext_noop("Friendly note about the uncollected parcel queued to %(email)s"), email=customer.email)
+    case_event_append(case=case, kind=CaseEventKind.EMAIL_OUT, occurred_at=now, text=say_text(said),
+                      data={"message_id": message.pk, "say": said})
     return detection

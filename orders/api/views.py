@@ -29,7 +29,7 @@ class ShipmentEventRecordApi(APIView):
         data = ShipmentEventIn(data=request.data)
         data.is_valid(raise_exception=True)
         try:
-            event, created = shipment_event_record(**data.validated_data)
+            event, created = shipment_event_record(**data.validated_data, by=request.user)
         except ValidationError as exc:
             raise as_drf_error(exc) from exc
         return Response(

@@ -123,6 +123,7 @@ def test_agent_applies_a_remedy_and_a_manager_approves_a_large_one(browser, live
     from selenium.webdriver.common.by import By
 
     from caseapp.roles import AGENT, MANAGER
+    from cases.services import delivery_check
     from policies.models import Remedy, RemedyStatus
     from policies.services import policy_default_ensure
     from tests.factories import (
@@ -160,6 +161,7 @@ def test_agent_applies_a_remedy_and_a_manager_approves_a_large_one(browser, live
     large = CaseFactory(customer=big_order.customer, order=big_order, shipment=big_shipment,
                         category="incomplete_order", subject="Dinner set arrived without the plates",
                         arrived_at=timezone.now() - timedelta(hours=4))
+    delivery_check(shipment=big_shipment, received=[], case=large)  # recorded: none of the 450.00 arrived
 
     # when the agent logs in and takes the next case
     log_in(browser, live_server, "agent")
@@ -261,3 +263,52 @@ def test_manager_opens_the_report_with_its_charts(browser, live_server, demo):
     assert len(charts) >= 4
     assert "Cost by remedy kind (EUR)" in browser.page_source
     screenshot(browser, "report")
+
+
+def test_back_after_logout_shows_the_login_page_not_the_case(browser, live_server, demo):
+    from selenium.webdriver.common.by import By
+
+    from cases.models import Case
+
+    # given an agent who read Elena's case, then logged out
+    case = Case.objects.get(customer__email="elena.popescu@mail.example")
+    log_in(browser, live_server, "agent")
+    browser.get(f"{live_server.url}/cases/{case.pk}/")
+    wait_for(browser, "#customer")
+    assert "Elena Popescu" in browser.page_source
+    browser.find_element(By.CSS_SELECTOR, ".who form button[type=submit]").click()
+    wait_for(browser, "#id_username")
+    # when the Back button is pressed
+    browser.back()
+    wait_for(browser, "#id_username")
+    # then the browser asked the server again (no-store) and shows the login page, not her data
+    assert "Elena Popescu" not in browser.page_source
+    assert "/login/" in browser.current_url
+
+
+def test_a_form_error_brings_its_field_into_view_and_keeps_what_was_typed(browser, live_server, demo):
+    from selenium.webdriver.common.by import By
+
+    from cases.models import Case
+
+    # given a manager on the rug case, writing an override with an amount but a blank reason
+    case = Case.objects.get(customer__email="karen.miller@mail.example")
+    log_in(browser, live_server, "manager")
+    browser.get(f"{live_server.url}/cases/{case.pk}/")
+    override = browser.find_element(By.CSS_SELECTOR, f"form[action='/cases/{case.pk}/override/']")
+    browser.execute_script("arguments[0].closest('details').open = true", override)
+    amount = override.find_element(By.NAME, "amount")
+    amount.clear()
+    amount.send_keys("12.50")
+    override.find_element(By.NAME, "reason").send_keys("   ")  # passes the browser's check, not the server's
+    # when it is sent
+    override.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    wait_for(browser, ".has-error")
+    # then the reason field has the cursor and is on screen, its error beside it, and the amount is still there
+    focused = browser.switch_to.active_element
+    assert focused.get_attribute("name") == "reason" and focused.tag_name == "textarea"
+    assert browser.execute_script(
+        "var r = arguments[0].getBoundingClientRect(); return r.top >= 0 && r.bottom <= window.innerHeight", focused)
+    assert "This field is required." in browser.find_element(By.CSS_SELECTOR, ".has-error").text
+    form = browser.find_element(By.CSS_SELECTOR, f"form[action='/cases/{case.pk}/override/']")
+    assert form.find_element(By.NAME, "amount").get_attribute("value") == "12.50"

@@ -23,7 +23,7 @@ def test_approvals_inbox_lists_pending_remedies_oldest_first(manager_client, age
     response = manager_client.get(reverse("dashboard:approvals"))
     # then
     assert list(response.context["remedies"]) == [pending]
-    assert "300.00 EUR" in response.content.decode()
+    assert "300.00\u00a0EUR" in response.content.decode()
 
 
 def test_agent_is_refused_the_approvals_inbox_and_decisions(agent_client, other_agent):

@@ -7,10 +7,13 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import escape
 
 from cases.models import CaseEventKind
+from cases.services import delivery_check
 from policies.engine import default_policy_document
 from policies.models import PolicyVersion, Remedy, RemedyStatus
+from policies.rationale import rationale_render
 from policies.services import policy_default_ensure, policy_version_create
 from tests.dashboard.conftest import login
 from tests.factories import CaseFactory, CourierFactory, OrderFactory, ShipmentFactory, ValidityRuleFactory
@@ -41,8 +44,10 @@ def large_case(policy, agent):
     order = OrderFactory(total=Decimal("450.00"))
     shipment = ShipmentFactory(order=order, status="delivered", courier=CourierFactory(name="Cargus"),
                                delivered_at=order.placed_at)
-    return CaseFactory(customer=order.customer, order=order, shipment=shipment, category="incomplete_order",
+    case = CaseFactory(customer=order.customer, order=order, shipment=shipment, category="incomplete_order",
                        owner=agent)
+    delivery_check(shipment=shipment, received=[], case=case)  # nothing of it arrived
+    return case
 
 
 def _proposals(client, case):
@@ -58,7 +63,8 @@ def test_case_page_shows_the_policys_proposals_with_rationale_and_cost(agent_cli
     proposal, decided = proposals[0]
     assert decided is None
     html = response.content.decode()
-    assert proposal.rationale in html
+    # the rationale as the page renders it from its data, in the reader's language (English here)
+    assert escape(rationale_render(proposal.explanation)) in html and "rule late-delivery-discount" in html
     assert "proposal-apply" in html
 
 

@@ -141,3 +141,64 @@ def test_unknown_csv_table_is_not_found(manager_client):
 
 def test_agent_cannot_download_the_report(agent_client):
     assert agent_client.get(reverse("dashboard:remedy_report_csv", args=["kind"])).status_code == 403
+
+
+@pytest.mark.parametrize("language, month", [("en", "Dec 2026"), ("ro", "dec. 2026"), ("ru", "дек. 2026"),
+                                             ("it", "dic 2026")])
+def test_month_rows_read_as_months_in_the_readers_language(manager_client, language, month):
+    # given a remedy applied in December 2026
+    from datetime import datetime
+
+    applied = timezone.make_aware(datetime(2026, 12, 1, 12))
+    make_remedy(case=CaseFactory(arrived_at=applied), applied_at=applied)
+    manager_client.post(reverse("set_language"), {"language": language, "next": "/"})
+    # when
+    response = manager_client.get(reverse("dashboard:remedy_report"),
+                                  {"date_from": "2026-01-01", "date_to": "2026-12-31"})
+    # then the table and the chart say the month as a reader would, never "26-12"
+    html = response.content.decode()
+    table = html.split('id="table-month"')[1].split("</table>")[0]
+    chart = html.split('aria-labelledby="month-')[1].split("</svg>")[0]
+    assert f"<td>{month}" in table and month in chart
+    assert "26-12" not in table + chart
+    # and the CSV keeps the sortable key
+    rows = list(csv.reader(io.StringIO(
+        manager_client.get(reverse("dashboard:remedy_report_csv", args=["month"]),
+                           {"date_from": "2026-01-01", "date_to": "2026-12-31"}).content.decode())))
+    assert rows[1][0] == "2026-12"
+
+
+def test_month_chart_shows_the_year_under_its_first_month():
+    # given two months of the same year, then a new year
+    from datetime import date
+
+    from dashboard import charts
+
+    ticks = [reports.month_tick(date(2026, 11, 1), with_year=True), reports.month_tick(date(2026, 12, 1), with_year=False),
+             reports.month_tick(date(2027, 1, 1), with_year=True)]
+    # when
+    svg = charts.column_chart(title="Cost", rows=[("Nov 2026", 1), ("Dec 2026", 2), ("Jan 2027", 3)], ticks=ticks)
+    # then
+    assert ">Nov<" in svg and ">Dec<" in svg and ">Jan<" in svg
+    assert svg.count(">2026<") == 1 and svg.count(">2027<") == 1
+
+
+def test_a_chart_without_data_says_so_instead_of_zero_percent(manager_client):
+    # given no case and no remedy at all
+    # when
+    html = manager_client.get(reverse("dashboard:remedy_report")).content.decode()
+    # then the retention chart says there is nothing to show, and draws no 0.00 %
+    retention_chart = html.split('aria-labelledby="retention-t')[1].split("</svg>")[0]
+    assert "No data for this period." in retention_chart
+    assert "0.00" not in retention_chart and "<rect" not in retention_chart
+
+
+def test_a_group_without_a_countable_customer_is_left_out_of_the_chart(manager_client):
+    # given one customer with a recent case (too recent for any window) and none with a remedy
+    CaseFactory(arrived_at=timezone.now() - timedelta(days=5))
+    # when
+    html = manager_client.get(reverse("dashboard:remedy_report")).content.decode()
+    # then nothing is drawn as 0.00 %
+    retention_chart = html.split('aria-labelledby="retention-t')[1].split("</svg>")[0]
+    assert "0.00" not in retention_chart
+    assert "No data for this period." in retention_chart

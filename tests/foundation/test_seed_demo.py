@@ -98,3 +98,84 @@ def test_demo_users_for_each_role(seeded):
     assert User.objects.get(username="agent").groups.filter(name="agent").exists()
     assert User.objects.get(username="manager").groups.filter(name="manager").exists()
     assert User.objects.get(username="manager").check_password("caseapp-demo")
+
+
+# --- a shop on a normal day, whenever the demo is loaded -----------------------------------------------------------
+
+STORY_CASE_CUSTOMERS = ["elena.popescu@mail.example", "dmitri.sokolov@mail.example", "olga.petrova@mail.example",
+                        "pavel.ivanov@mail.example", "karen.miller@mail.example", "giulia.bianchi@mail.example",
+                        "marco.rossi@mail.example", "cristina.matei@mail.example"]
+
+
+@pytest.fixture
+def normal_day(db):
+    call_command("seed_demo", size=80, stdout=StringIO())
+    return timezone.now()
+
+
+def _overdue(case, now):
+    return case.resolution_due_at < now or (case.first_responded_at is None and case.first_response_due_at < now)
+
+
+def test_most_open_cases_are_within_their_clocks_and_a_few_are_overdue(normal_day):
+    # given the demo loaded today
+    from cases.models import OPEN_STATUSES
+
+    open_cases = list(Case.objects.filter(status__in=OPEN_STATUSES))
+    generated = [case for case in open_cases if case.customer.email.endswith("@demo.example")]
+    overdue = [case for case in generated if _overdue(case, normal_day)]
+    # then most generated open cases are within their clocks, and a few are not
+    assert len(generated) >= 10
+    assert 0 < len(overdue) <= 0.3 * len(generated)
+    # and nothing arrives in the future, whatever the hour the demo is loaded at
+    assert not Case.objects.filter(arrived_at__gt=normal_day).exists()
+    assert not ShipmentEvent.objects.filter(occurred_at__gt=normal_day).exists()
+    # and no open case has been waiting for weeks
+    oldest = min(case.arrived_at for case in open_cases)
+    assert normal_day - oldest < timedelta(days=7)
+    # and the older cases are done
+    assert Case.objects.filter(customer__email__endswith="@demo.example", status__in=("resolved", "closed"),
+                               arrived_at__lt=normal_day - timedelta(days=7)).exists()
+
+
+def test_the_stories_sit_near_the_head_of_the_queue(normal_day, django_user_model):
+    # given the queue the agents see (open cases, first come first served)
+    from cases.selectors import QueueFilters, queue_cases
+
+    agent = django_user_model.objects.get(username="agent")
+    queue = list(queue_cases(filters=QueueFilters(), user=agent)[:15])
+    # then every story's case is among the first fifteen
+    emails = {case.customer.email for case in queue}
+    assert set(STORY_CASE_CUSTOMERS) <= emails
+
+
+def test_the_voucher_scan_finds_reminders_due_today_at_30_7_and_1_days(normal_day):
+    # given the demo loaded today
+    from notifications.scans.vouchers import expiring_vouchers_scan, reminder_offset_due
+
+    found = []
+    # when the voucher scan runs
+    count = expiring_vouchers_scan(enqueue=found.extend)
+    # then it finds vouchers due a reminder at each offset
+    assert count == len(found) > 0
+    today = timezone.localdate()
+    offsets = {reminder_offset_due(valid_until=v.valid_until, today=today, offsets=[30, 7, 1])
+               for v in Voucher.objects.filter(pk__in=found)}
+    assert offsets == {30, 7, 1}
+
+
+def test_the_rug_was_delivered_and_a_wrong_style_reopens_its_case(seeded, django_user_model):
+    # given the rug order, delivered today
+    from cases.services import delivery_check
+
+    order = Order.objects.get(number="HS-RUG-0470")
+    shipment = order.shipments.get()
+    assert shipment.status == "delivered" and shipment.events.count() == 2
+    rug = order.lines.get(sku="RUG-KILIM-160")
+    assert rug.variant == "Kilim, indigo"
+    # when what arrived is recorded: the rug in another style
+    case = delivery_check(shipment=shipment, received=[
+        {"sku": "RUG-KILIM-160", "quantity": 1, "variant": "Kilim, red"}, {"sku": "LAMP-BR", "quantity": 1}])
+    # then the story's case carries the mismatch
+    assert case == Case.objects.get(order=order, category="broken_promise")
+    assert "ordered Kilim, indigo, received Kilim, red" in case.events.order_by("-id").first().text

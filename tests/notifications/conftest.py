@@ -8,6 +8,7 @@ SIGKILL, a real redis-server stopped.
 import asyncio
 import email
 import email.policy
+import json
 import logging
 import os
 import shutil
@@ -16,6 +17,8 @@ import socket
 import subprocess
 import threading
 import time
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -62,6 +65,11 @@ class RecordingHandler:
         self.data_replies: dict[str, list[str]] = {}  # recipient -> answers to its next DATA commands
         self.delay_seconds = 0.0
         self.on_data = None  # called with the parsed message before answering; may return a reply to send
+        # accept-then-stall: record the message as received (a real MTA has queued it), then wait before answering
+        self.stall_after_accept = False
+        self.accepted = threading.Event()
+        self.release = threading.Event()
+        self.answered_at: list[float] = []  # time.time() of each 250 answer
 
     def reset(self):
         with self.lock:
@@ -72,6 +80,11 @@ class RecordingHandler:
             self.data_replies = {}
             self.delay_seconds = 0.0
             self.on_data = None
+            self.stall_after_accept = False
+            self.accepted = threading.Event()
+            self.release.set()  # let a stalled session go
+            self.release = threading.Event()
+            self.answered_at = []
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802 (aiosmtpd API)
         reply = self.rcpt_replies.get(address) or self.rcpt_reply
@@ -84,6 +97,14 @@ class RecordingHandler:
         parsed = email.message_from_bytes(envelope.original_content or envelope.content, policy=email.policy.default)
         if self.delay_seconds:
             await asyncio.sleep(self.delay_seconds)
+        if self.stall_after_accept:
+            with self.lock:
+                self.received.append(parsed)
+            self.accepted.set()
+            release = self.release
+            while not release.is_set():
+                await asyncio.sleep(0.05)
+            return "250 Message accepted for delivery"
         if self.on_data is not None:
             reply = self.on_data(parsed)
             if reply:
@@ -100,6 +121,7 @@ class RecordingHandler:
                 if not reply.startswith("250"):
                     return reply
             self.received.append(parsed)
+            self.answered_at.append(time.time())
         return "250 Message accepted for delivery"
 
     def messages_to(self, address: str) -> list:
@@ -160,6 +182,15 @@ class OwnRedis:
             self.process.wait(timeout=20)
         self.process = None
 
+    def kill(self):
+        """SIGKILL: no graceful shutdown; without persistence everything it held (queued tasks) is gone."""
+        self.process.kill()
+        self.process.wait(timeout=20)
+        self.process = None
+
+    def queue_length(self, queue: str = "celery") -> int:
+        return redis.Redis(port=self.port).llen(queue)
+
 
 @pytest.fixture
 def own_redis(tmp_path):
@@ -193,6 +224,19 @@ def database_url() -> str:
     return f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
+# Short enough that a row left "sending" by a killed worker is resolved within seconds, long enough for a loaded CI.
+WORKER_EMAIL_TIMEOUT = 5
+WORKER_SENDING_TIMEOUT = 8
+
+
+@pytest.fixture
+def worker_timeouts(settings):
+    """This process (which runs the sweep in the tests) uses the workers' send time limit."""
+    settings.EMAIL_TIMEOUT = WORKER_EMAIL_TIMEOUT
+    settings.NOTIFICATIONS_SENDING_TIMEOUT_SECONDS = WORKER_SENDING_TIMEOUT
+    return settings
+
+
 class WorkerProcess:
     """`celery -A caseapp worker` in its own process group, on the test database and the given broker."""
 
@@ -208,7 +252,8 @@ class WorkerProcess:
             "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
             "EMAIL_HOST": "127.0.0.1",
             "EMAIL_PORT": str(smtp_port),
-            "EMAIL_TIMEOUT": "10",
+            "EMAIL_TIMEOUT": str(WORKER_EMAIL_TIMEOUT),
+            "NOTIFICATIONS_SENDING_TIMEOUT_SECONDS": str(WORKER_SENDING_TIMEOUT),
             "NOTIFICATIONS_RETRY_BACKOFF_SECONDS": "1",
             "NOTIFICATIONS_RETRY_BACKOFF_MAX_SECONDS": "4",
             "NOTIFICATIONS_SWEEP_AFTER_SECONDS": "0",
@@ -301,3 +346,80 @@ def committed_db(roles_kept, transactional_db):
 def clean_broker():
     """Start from an empty broker (our own Redis db number): no task left over from another test."""
     broker_flush(settings.CELERY_BROKER_URL)
+
+
+# --- An email provider's HTTP API on 127.0.0.1 -------------------------------------------------------------
+class FakeEspApi:
+    """A local HTTP server standing in for an ESP's send API, for anymail's real HTTP backends.
+
+    `script` is a list of (status, json body, seconds to stall before answering), one per request; when it runs out
+    every request is answered `ok_reply(request)`. Every request is recorded (headers and JSON body) before the
+    answer, as a provider records what it received before it answers.
+    """
+
+    def __init__(self, ok_reply):
+        self.ok_reply = ok_reply
+        self.lock = threading.Lock()
+        self.requests: list[dict] = []
+        self.script: list[tuple[int, dict, float]] = []
+        api = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802 (http.server API)
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                request = {"path": self.path, "headers": dict(self.headers.items()), "json": json.loads(body or b"{}")}
+                with api.lock:
+                    api.requests.append(request)
+                    status, reply, stall = api.script.pop(0) if api.script else (200, None, 0)
+                if stall:
+                    time.sleep(stall)
+                payload = json.dumps(reply if reply is not None else api.ok_reply(request)).encode()
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(payload)))
+                    self.end_headers()
+                    self.wfile.write(payload)
+                except (BrokenPipeError, ConnectionResetError):  # the client gave up waiting (a timeout test)
+                    pass
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}/"
+
+    def to(self, address: str) -> list[dict]:
+        with self.lock:
+            return [r for r in self.requests if address in json.dumps(r["json"])]
+
+
+def postmark_ok(request: dict) -> dict:
+    return {"To": request["json"].get("To", ""), "SubmittedAt": "2026-12-02T05:00:00Z",
+            "MessageID": str(uuid.uuid4()), "ErrorCode": 0, "Message": "OK"}
+
+
+def resend_ok(request: dict) -> dict:
+    return {"id": str(uuid.uuid4())}
+
+
+@pytest.fixture
+def esp_api():
+    """Start a fake ESP API: esp_api(ok_reply) -> FakeEspApi; stopped at the end of the test."""
+    started = []
+
+    def start(ok_reply=postmark_ok) -> FakeEspApi:
+        api = FakeEspApi(ok_reply)
+        api.thread.start()
+        started.append(api)
+        return api
+
+    yield start
+    for api in started:
+        api.server.shutdown()
+        api.server.server_close()

@@ -96,7 +96,7 @@ def test_message_send_sends_once_in_the_recipients_language():
     assert (first.result, second.result) == ("sent", "already_done")
     assert len(mail.outbox) == 1
     sent = mail.outbox[0]
-    assert sent.subject == "Voucherul dumneavoastră GIFT-42 expiră pe 14 Martie 2027"
+    assert sent.subject == "Voucherul dumneavoastră GIFT-42 expiră pe 14 martie 2027"
     assert "150,00 RON" in sent.body  # amounts written the Romanian way and "14 Martie 2027" in sent.body
     assert sent.alternatives[0][1] == "text/html" and "GIFT-42" in sent.alternatives[0][0]
     assert sent.extra_headers["X-Caseapp-Message"] == "voucher-reminder:42:7"

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.utils import timezone
 
-from cases.models import Case, CaseCategory, CaseChannel, CaseEventKind, Promise
+from cases.models import Case, CaseCategory, CaseChannel, CaseEvent, CaseEventKind, Promise
 from notifications import catalogue
 from notifications.models import Detection, DetectionKind, Message
 from notifications.scans import keyset_batches
@@ -319,3 +319,79 @@ def test_shipment_scans_leave_orders_older_than_the_look_back_window_to_people(s
     assert not late_shipments_queryset(now=NOW).exists()
     assert not uncollected_parcels_queryset(now=NOW).exists()
     assert late_shipment_handle(shipment_id=delayed.pk, now=NOW) is None
+
+
+# --- Story 2: a date-critical parcel that can still be saved is the shop's first move --------------------------
+
+
+def test_a_date_critical_parcel_that_can_still_be_saved_is_escalated_before_the_customer_hears_anything(manager):
+    # given the birthday ring due tomorrow, which the courier now expects two days after the birthday
+    ValidityRuleFactory()
+    shipment = late_shipment(is_date_critical=True, occasion="girlfriend's birthday", currency="RUB",
+                             total=Decimal("24000.00"))
+    # when the late-delivery scan handles it, before anyone acts
+    late_shipment_handle(shipment_id=shipment.pk, now=NOW)
+    # then the staff are escalated to at once
+    assert Message.objects.filter(template=catalogue.DATE_CRITICAL_ESCALATION, recipient=manager.email).exists()
+    case = Case.objects.get()
+    # and the customer gets no apology with a date after the birthday, no credit and no "deliver by" promise yet
+    assert not Message.objects.filter(template=catalogue.LATE_DELIVERY_APOLOGY).exists()
+    assert not Remedy.objects.filter(case=case).exists()
+    assert not Promise.objects.filter(case=case).exists()
+
+
+def test_if_nobody_acts_in_time_the_customer_is_told_without_a_date_after_the_occasion(manager, settings):
+    # given the escalated birthday parcel, and nobody acting on its case
+    settings.NOTIFICATIONS_DATE_CRITICAL_ACT_HOURS = 4
+    shipment = late_shipment(is_date_critical=True, occasion="girlfriend's birthday")
+    late_shipment_handle(shipment_id=shipment.pk, now=NOW)
+    # when the scan comes back before the time to act is up, it leaves the parcel to the staff
+    assert not late_shipments_queryset(now=NOW + timedelta(hours=3)).filter(pk=shipment.pk).exists()
+    late_shipment_handle(shipment_id=shipment.pk, now=NOW + timedelta(hours=3))
+    assert not Message.objects.filter(recipient=shipment.order.customer.email).exists()
+    assert late_shipments_queryset(now=NOW + timedelta(hours=5)).filter(pk=shipment.pk).exists()
+    # when it comes back after it, twice
+    late_shipment_handle(shipment_id=shipment.pk, now=NOW + timedelta(hours=5))
+    late_shipment_handle(shipment_id=shipment.pk, now=NOW + timedelta(hours=6))
+    # then the customer hears once that the parcel is at risk, with no new date at all
+    (note,) = Message.objects.filter(recipient=shipment.order.customer.email)
+    assert note.template == catalogue.LATE_DELIVERY_APOLOGY and note.language == "ro"
+    assert note.context["at_risk"] is True and note.context["new_date"] is None
+    from notifications.rendering import message_render
+
+    rendered = message_render(template=note.template, context=note.context, language="en", time_zone="UTC")
+    assert "may not arrive on" in rendered.text and "We now expect it" not in rendered.text
+    assert "working to deliver it on time" in rendered.subject
+
+
+def test_when_a_person_acts_in_time_caseapp_writes_nothing_to_the_customer(manager, agent, settings):
+    # given the escalated birthday parcel, on which an agent called the customer
+    settings.NOTIFICATIONS_DATE_CRITICAL_ACT_HOURS = 4
+    shipment = late_shipment(is_date_critical=True, occasion="birthday")
+    late_shipment_handle(shipment_id=shipment.pk, now=NOW)
+    case = Case.objects.get()
+    CaseEvent.objects.create(case=case, kind=CaseEventKind.CALL, actor=agent, text="Told him we fly it in",
+                             occurred_at=NOW + timedelta(hours=1))
+    # when the scan comes back after the time to act
+    late_shipment_handle(shipment_id=shipment.pk, now=NOW + timedelta(hours=5))
+    # then the customer hears from the person, not from caseapp
+    assert not Message.objects.filter(recipient=shipment.order.customer.email).exists()
+
+
+def test_applying_the_cod_proposal_after_the_scan_keeps_one_task_and_one_promise(manager):
+    # given a COD label 20 above the quote, found by the scan (its promise due before the delivery day)
+    from policies.services import case_proposals, policy_default_ensure, remedy_apply
+
+    policy_default_ensure()
+    order = OrderFactory(payment_method=PaymentMethod.CASH_ON_DELIVERY, cod_quoted_amount=Decimal("180.00"),
+                         total=Decimal("180.00"), currency="RON")
+    shipment = ShipmentFactory(order=order, cod_amount=Decimal("200.00"), estimated_delivery=TODAY + timedelta(days=2))
+    cod_mismatch_handle(shipment_id=shipment.pk, now=NOW)
+    case = Case.objects.get(category=CaseCategory.COD_MISMATCH)
+    (scan_promise,) = Promise.objects.filter(case=case)
+    # when a manager applies the policy's "correct the COD label" proposal
+    (proposal,) = [p for p in case_proposals(case=case) if p.kind == "correct_cod"]
+    remedy = remedy_apply(case=case, proposal=proposal, by=manager)
+    # then there is still one promise for the one task, the scan's, and the remedy points at it
+    assert list(Promise.objects.filter(case=case)) == [scan_promise]
+    assert remedy.parameters["promise_id"] == scan_promise.pk

@@ -30,7 +30,7 @@ from vouchers.models import VoucherReminder
 
 from .conftest import broker_use, wait_until
 
-pytestmark = [pytest.mark.worker, pytest.mark.usefixtures("clean_broker")]
+pytestmark = [pytest.mark.worker, pytest.mark.usefixtures("clean_broker", "worker_timeouts")]
 
 
 def vouchers_due(count: int) -> list:
@@ -49,10 +49,11 @@ def sent_count() -> int:
 def test_a_worker_killed_mid_batch_then_restarted_sends_every_due_message_once(committed_db, smtp, start_worker,
                                                                                settings):
     settings.NOTIFICATIONS_SWEEP_AFTER_SECONDS = 0
+    settings.NOTIFICATIONS_IN_DOUBT = "resend"  # the listener refused the email being sent at the kill: no copy yet
     # given 30 vouchers due a reminder
     vouchers_due(30)
     # and a worker that dies (SIGKILL, main process and pool) while it waits for the answer to its eighth email
-    worker = start_worker(concurrency=1, env={"NOTIFICATIONS_SCAN_BATCH_SIZE": "10"})
+    worker = start_worker(concurrency=1, env={"NOTIFICATIONS_SCAN_BATCH_SIZE": "10", "NOTIFICATIONS_IN_DOUBT": "resend"})
     killed = threading.Event()
     accepted_before_kill = []
 
@@ -69,8 +70,11 @@ def test_a_worker_killed_mid_batch_then_restarted_sends_every_due_message_once(c
     wait_until(killed.is_set, timeout=180, message="the worker to be killed mid-batch")
     smtp.on_data = None
     assert 0 < accepted_before_kill[0] < 30
+    # and the email being sent at the kill is left "sending", a known in-between state
+    assert Message.objects.filter(status=MessageStatus.SENDING).count() == 1
     # when a new worker starts, the next beat tick scans again and the sweep re-sends what was left waiting
-    start_worker(concurrency=2, name="restarted")
+    # (the row left "sending" once the send time limit has passed, with the same Message-ID)
+    start_worker(concurrency=2, name="restarted", env={"NOTIFICATIONS_IN_DOUBT": "resend"})
     scan_expiring_vouchers_task.delay()
 
     def all_sent():
@@ -86,11 +90,12 @@ def test_a_worker_killed_mid_batch_then_restarted_sends_every_due_message_once(c
     assert Message.objects.count() == 30
 
 
-def test_a_pool_process_killed_mid_send_is_redelivered_at_once_and_its_message_sent_once(committed_db, smtp,
-                                                                                         start_worker):
+def test_a_pool_process_killed_mid_send_is_replaced_and_the_message_left_sending_resent_once(committed_db, smtp,
+                                                                                            start_worker, settings):
+    settings.NOTIFICATIONS_IN_DOUBT = "resend"
     # given a worker whose pool process is SIGKILLed while it waits for the answer to its fifth email
-    # (one pool process, so the kill lands there and nowhere else: see the report on the one duplicate window)
-    worker = start_worker(concurrency=1)
+    # (one pool process, so the kill lands there and nowhere else)
+    worker = start_worker(concurrency=1, env={"NOTIFICATIONS_IN_DOUBT": "resend"})
     killed = threading.Event()
 
     def kill_pool(parsed):
@@ -110,12 +115,20 @@ def test_a_pool_process_killed_mid_send_is_redelivered_at_once_and_its_message_s
                                                                     "courier": "FastCourier", "tracking_number": "T"})
     wait_until(killed.is_set, timeout=120, message="the pool processes to be killed mid-send")
     smtp.on_data = None
-    # then the main process replaces them and re-queues what they held (acks_late, reject_on_worker_lost):
-    # every message is sent, once, without waiting for the sweep or the visibility timeout
-    wait_until(lambda: sent_count() == 20, timeout=120, interval=0.5, message="all 20 messages sent")
+    # then the main process replaces them and re-queues what they held (acks_late, reject_on_worker_lost); the
+    # redelivered task finds its row "sending" and leaves it; the other 19 are sent
+    wait_until(lambda: sent_count() == 19, timeout=120, interval=0.5, message="19 messages sent")
+    assert "WorkerLostError" in worker.log()
+    assert Message.objects.filter(status=MessageStatus.SENDING).count() == 1
+
+    # and once the send time limit has passed, the sweep resends the one left "sending": every message sent, once
+    def all_sent():
+        outbox_sweep()
+        return sent_count() == 20
+
+    wait_until(all_sent, timeout=120, interval=1, message="all 20 messages sent")
     keys = Counter(smtp.keys())
     assert len(keys) == 20 and max(keys.values()) == 1
-    assert "WorkerLostError" in worker.log()
 
 
 def test_redis_down_when_a_late_shipment_is_detected_the_row_waits_and_is_sent_when_it_is_back(
@@ -166,7 +179,7 @@ def test_temporary_and_permanent_smtp_errors_are_retried_then_failed_with_the_re
                                                     "courier": "FastCourier", "tracking_number": "T-1"})
 
     def settled():
-        return not Message.objects.filter(status=MessageStatus.QUEUED).exists()
+        return not Message.objects.filter(status__in=[MessageStatus.QUEUED, MessageStatus.SENDING]).exists()
 
     # when the worker has tried them all (retries with exponential backoff: 1 s, then 2 s)
     wait_until(settled, timeout=180, interval=0.5, message="every message sent or failed")

@@ -4,6 +4,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
+from cases.services import delivery_check
 from orders.models import PaymentMethod
 from policies.services import policy_default_ensure
 from tests.factories import (
@@ -39,7 +40,10 @@ def wrong_item_case(policy):
     order = OrderFactory(total=Decimal("60.00"))
     shipment = ShipmentFactory(order=order, status="delivered", delivered_at=timezone.now() - timedelta(hours=5),
                                courier=CourierFactory(name="Cargus"))
-    return CaseFactory(customer=order.customer, order=order, shipment=shipment, category="wrong_item")
+    case = CaseFactory(customer=order.customer, order=order, shipment=shipment, category="wrong_item")
+    # what arrived, recorded on the case: another item than the one ordered (so the replacement costs that item)
+    delivery_check(shipment=shipment, received=[{"sku": "SKU-9", "quantity": 1}], case=case)
+    return case
 
 
 @pytest.fixture

@@ -1,5 +1,6 @@
 """The evaluator alone: no database, no Django."""
 
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 
@@ -146,7 +147,8 @@ def test_cod_mismatch_is_corrected_before_delivery():
 
 
 def test_wrong_item_is_replaced_at_the_shops_cost():
-    f = facts(currency="USD", category="wrong_item", order_total=Decimal("470.00"), courier="HomeFreight")
+    f = facts(currency="USD", category="wrong_item", order_total=Decimal("470.00"), courier="HomeFreight",
+              mismatched_lines_value=Decimal("470.00"))
     (proposal,) = evaluate(DEFAULT, f)
     assert (proposal.kind, proposal.cost, proposal.budget) == ("replacement", Decimal("470.00"), "quality")
     assert proposal.parameters["courier"] == "HomeFreight"
@@ -300,3 +302,32 @@ def test_a_decided_rule_is_proposed_again_outside_the_limits():
     proposals = evaluate(policy, f)
     # then the decided rule comes back unchanged and flagged; the new one is held to what is left (count cap of 1)
     assert [(p.rule_id, p.cost, p.already_decided) for p in proposals] == [("late", Decimal("4.00"), True)]
+
+
+def test_incomplete_order_is_completed_at_the_cost_of_what_is_missing():
+    # given a 240 RON order whose delivery check found the plates missing (140 RON of it)
+    f = facts(currency="RON", category="incomplete_order", order_total=Decimal("240.00"),
+              mismatched_lines_value=Decimal("140.00"), courier="Cargus")
+    # when the default policy decides
+    (proposal,) = evaluate(DEFAULT, f)
+    # then the replacement costs the missing plates, not the whole order
+    assert (proposal.kind, proposal.cost, proposal.rule_id) == ("replacement", Decimal("140.00"),
+                                                                 "replace-wrong-or-incomplete")
+    assert "missing or wrong items worth 140.00 RON" in proposal.rationale
+
+
+def test_incomplete_order_without_a_delivery_check_proposes_no_replacement_of_the_whole_order():
+    # given an incomplete-order case on which nobody recorded what arrived
+    f = facts(currency="RON", category="incomplete_order", order_total=Decimal("240.00"), courier="Cargus")
+    # then the policy does not guess: no replacement at the whole order's cost
+    assert [p for p in evaluate(DEFAULT, f) if p.kind == "replacement"] == []
+
+
+def test_a_lost_parcel_case_whose_shipment_was_delivered_is_not_refunded():
+    # given a case filed as a lost parcel, but the courier delivered it
+    f = facts(category="lost_parcel", shipment_status="delivered", order_total=Decimal("120.00"), courier="X")
+    # then no refund is proposed: a refund for a lost parcel needs the parcel to be lost
+    assert [p.kind for p in evaluate(DEFAULT, f) if p.kind == "refund"] == []
+    # while the same case with the parcel lost is refunded
+    (refund,) = [p for p in evaluate(DEFAULT, replace(f, shipment_status="lost")) if p.kind == "refund"]
+    assert refund.cost == Decimal("120.00")

@@ -9,6 +9,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, close_old_connections, connection, transaction
 
 from cases.models import CaseEventKind
+from cases.services import delivery_check
 from orders.models import Shipment
 from policies.engine import default_policy_document
 from policies.models import PolicyVersion, Remedy, RemedyStatus
@@ -118,6 +119,7 @@ def pending_replacement(policy, agent):
                                delivered_at=order.placed_at)
     case = CaseFactory(customer=order.customer, order=order, shipment=shipment, category="incomplete_order",
                        owner=agent)
+    delivery_check(shipment=shipment, received=[], case=case)  # nothing of the 450.00 arrived
     (proposal,) = case_proposals(case=case)
     return remedy_apply(case=case, proposal=proposal, by=agent)
 
@@ -140,7 +142,8 @@ def test_only_a_manager_approves_and_never_their_own(pending_replacement, agent,
     # a manager who proposed a remedy cannot approve it either
     order = OrderFactory(total=Decimal("450.00"))
     case = CaseFactory(customer=order.customer, order=order, category="wrong_item", owner=manager)
-    ShipmentFactory(order=order, status="delivered", delivered_at=order.placed_at)
+    shipment = ShipmentFactory(order=order, status="delivered", delivered_at=order.placed_at)
+    delivery_check(shipment=shipment, received=[{"sku": "SKU-9", "quantity": 1}], case=case)  # another item came
     (proposal,) = case_proposals(case=case)
     own = remedy_apply(case=case, proposal=proposal, by=manager)
     with pytest.raises(PermissionDenied, match="their own"):

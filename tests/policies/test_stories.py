@@ -8,7 +8,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
 from cases.models import CaseEventKind, Promise
-from orders.models import Shipment
+from cases.services import delivery_check
+from orders.models import OrderLine, Shipment
 from policies.models import Remedy, RemedyStatus
 from policies.selectors import case_facts
 from policies.services import case_proposals, remedy_apply, remedy_approve, remedy_override
@@ -142,10 +143,14 @@ def test_story_3_manager_override_records_the_reason(policy, manager, agent):
 
 def test_story_3_wrong_style_rug_is_replaced_after_a_managers_approval(policy, agent, manager):
     # given the rug arrived in the wrong style
-    order = OrderFactory(currency="USD", total=Decimal("470.00"))
+    order = OrderFactory(currency="USD", total=Decimal("470.00"), with_line=False)
+    OrderLine.objects.create(order=order, sku="RUG-1", name="Rug", quantity=1, unit_price=Decimal("470.00"),
+                             variant="Kilim, indigo")
     shipment = ShipmentFactory(order=order, status="delivered", delivered_at=timezone.now(),
                                courier=CourierFactory(name="HomeFreight"))
     case = CaseFactory(customer=order.customer, order=order, shipment=shipment, category="wrong_item", owner=agent)
+    delivery_check(shipment=shipment, received=[{"sku": "RUG-1", "quantity": 1, "variant": "Kilim, red"}],
+                   case=case)
     # when the agent applies the replacement, which costs more than the 200 USD threshold
     (proposal,) = case_proposals(case=case)
     remedy = remedy_apply(case=case, proposal=proposal, by=agent)
@@ -168,8 +173,8 @@ def test_story_5_wrong_or_incomplete_order_is_replaced_at_the_shops_cost(wrong_i
     # then a replacement ships at once, booked to quality (the shop's own mistake)
     assert (remedy.kind, remedy.amount, remedy.budget, remedy.status) == (
         "replacement", Decimal("60.00"), "quality", RemedyStatus.APPLIED)
-    assert "case: wrong item; rule replace-wrong-or-incomplete: replacement shipment at the shop's cost" in (
-        remedy.rationale)
+    assert ("case: wrong item; missing or wrong items worth 60.00 EUR; rule replace-wrong-or-incomplete: "
+            "replacement shipment at the shop's cost") in remedy.rationale
     replacement = Shipment.objects.get(pk=remedy.parameters["shipment_id"])
     assert replacement.is_replacement and replacement.courier.name == "Cargus"
 

@@ -15,7 +15,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from cases.models import Case, CaseEventKind, PromiseStatus
-from orders.models import Shipment
+from notifications import catalogue
+from notifications.models import Message
+from notifications.scans.shipments import late_shipment_handle
+from orders.models import Courier, Shipment
 from policies.models import Remedy, RemedyStatus
 from policies.services import case_proposals, policy_default_ensure
 
@@ -93,6 +96,12 @@ def test_story_1_the_expired_voucher_of_a_loyal_customer(agent_client):
 def test_story_2_the_birthday_parcel_and_the_lost_one(agent_client):
     # given the date-critical birthday ring the courier will not deliver on the day
     case = story_case("dmitri.sokolov@mail.example")
+    # when the late-delivery scan finds it, before anyone acts
+    late_shipment_handle(shipment_id=case.shipment_id)
+    # then the staff are escalated to, and Dmitri gets no apology promising a date after the birthday, no credit
+    assert Message.objects.filter(template=catalogue.DATE_CRITICAL_ESCALATION).exists()
+    assert not Message.objects.filter(recipient=case.customer.email).exists()
+    assert not Remedy.objects.filter(case=case).exists()
     page = agent_client.get(reverse("dashboard:case", args=[case.pk])).content.decode()
     assert "date-critical" in page.lower() and "birthday" in page
     take(agent_client, case)
@@ -101,6 +110,16 @@ def test_story_2_the_birthday_parcel_and_the_lost_one(agent_client):
     # then it is booked to marketing, recoverable from the courier
     assert (remedy.budget, remedy.recoverable_from.name, remedy.currency) == ("marketing", "EastWay Express", "RUB")
     assert remedy.amount == Decimal("15000.00")
+    # when the agent records the special delivery (the shop's own courier, on the plane) from the case page
+    courier = Courier.objects.create(name="Shop employee by plane")
+    agent_client.post(reverse("dashboard:case_special_delivery", args=[case.pk]), {
+        "courier": courier.pk, "tracking_number": "PLANE-BELG-1",
+        "arrives_on": case.order.promised_delivery_date.isoformat()})
+    # then it is a replacement shipment with its own tracking, and Dmitri is told in Russian, on the birthday's date
+    assert Shipment.objects.get(order=case.order, is_replacement=True).tracking_number == "PLANE-BELG-1"
+    (told,) = Message.objects.filter(recipient=case.customer.email)
+    assert (told.template, told.language) == (catalogue.SPECIAL_DELIVERY, "ru")
+    assert told.context["new_date"] == case.order.promised_delivery_date.isoformat()
     # and the lost parcel of the same shop is refunded in full
     lost = story_case("olga.petrova@mail.example")
     take(agent_client, lost)
@@ -152,9 +171,16 @@ def test_story_5_an_incomplete_order_is_completed_at_the_shops_cost(agent_client
     # given Cristina's order arrived without the plates
     case = story_case("cristina.matei@mail.example")
     take(agent_client, case)
-    # when the agent applies the policy's replacement
+    # when the agent records what arrived (the four mugs, no plate) from the case page
+    mugs, plates = case.order.lines.all()
+    shipment = case.order.shipments.get()
+    response = agent_client.post(reverse("dashboard:case_delivery_check", args=[case.pk]), {
+        "shipment": shipment.pk, f"quantity_{mugs.pk}": "4", f"quantity_{plates.pk}": "0"})
+    assert response.status_code == 302
+    # and applies the policy's replacement
     remedy = apply_rule(agent_client, case, "replace-wrong-or-incomplete")
-    # then a replacement shipment exists, booked to the shop's quality budget
+    # then a replacement shipment exists for the missing plates at their cost, booked to the shop's quality budget
+    assert (remedy.amount, remedy.currency) == (Decimal("140.00"), "RON")
     assert remedy.budget == "quality" and remedy.status == RemedyStatus.APPLIED
     assert Shipment.objects.filter(order=case.order, is_replacement=True).count() == 1
     # and a double click does not send a second one

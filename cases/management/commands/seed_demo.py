@@ -1,7 +1,11 @@
-"""Load the five stories of STORIES.md as real records, plus N generated customers with orders and cases.
+"""Load the five stories (docs/stories.md) as real records, plus N generated customers with orders and cases.
 
 Every record has a natural key (email, voucher code, order number, tracking number, case subject), so running
-the command twice creates nothing twice. Dates are relative to today, so the stories stay current.
+the command twice creates nothing twice. Times are relative to now (timezone.now()), so the demo looks like a
+shop on a normal day whenever it is loaded: the stories' cases at their story moments near the head of the
+queue, most generated open cases within their clocks and a few overdue, older cases resolved, and vouchers
+due a reminder (30, 7 and 1 days before they expire). The same --seed gives the same records at the same
+distances from now.
 """
 
 import random
@@ -32,6 +36,25 @@ DEMO_USERS = [
 ]
 
 
+# The generated cases, at the moments of a normal day: (hours ago from, to) and how often.
+MOMENT_DONE = "done"  # resolved or closed, in the past weeks
+MOMENT_OVERDUE = "overdue"  # being worked, past its resolution time (a few)
+MOMENT_WORKED = "worked"  # being worked, within its clocks (most open cases)
+MOMENT_FIRST_ANSWER_OVERDUE = "first_answer_overdue"  # nobody has answered yet, past the first-response time
+MOMENT_JUST_ARRIVED = "just_arrived"  # nobody has answered yet, within the first-response time
+CASE_MOMENT_HOURS_AGO = {
+    MOMENT_DONE: (7 * 24, 60 * 24),
+    MOMENT_OVERDUE: (76, 110),  # past the 72-hour resolution time, but younger than Elena's story case
+    MOMENT_WORKED: (1, 16),  # younger than the stories', so those sit near the head of the queue
+    MOMENT_FIRST_ANSWER_OVERDUE: (9, 14),
+    MOMENT_JUST_ARRIVED: (0.1, 6),
+}
+CASE_MOMENTS = list(CASE_MOMENT_HOURS_AGO)
+MOMENT_WEIGHTS = [58, 2, 30, 2, 8]
+# Every third generated customer holds a gift voucher; most expire within a reminder offset (30, 7, 1 days).
+VOUCHER_DAYS_LEFT = [1, 5, 7, 12, 25, 30, 45, 75, 120, 160]
+
+
 def _at(day, hour=10, minute=0):
     return timezone.make_aware(datetime.combine(day, time(hour, minute)))
 
@@ -44,7 +67,8 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=7, help="random seed for the generated data")
 
     def handle(self, *args, size, seed, **options):
-        self.today = timezone.localdate()
+        self.now = timezone.now().replace(second=0, microsecond=0)
+        self.today = timezone.localdate(self.now)
         self.users = self.seed_users()
         self.rules = self.seed_validity_rules()
         self.couriers = self.seed_couriers()
@@ -54,7 +78,7 @@ class Command(BaseCommand):
             self.story_rug()
             self.story_bakery_queue()
             self.story_be_fair()
-        created = self.seed_generated(size=size, rng=random.Random(seed))
+        created = self.seed_generated(size=size, seed=seed)
         self.stdout.write(self.style.SUCCESS(
             f"demo data ready: {Customer.objects.count()} customers, {Order.objects.count()} orders, "
             f"{Case.objects.count()} cases ({created} generated customers added this run)"
@@ -98,6 +122,9 @@ class Command(BaseCommand):
         return couriers
 
     # --- helpers --------------------------------------------------------------------------------------
+    def ago(self, *, days=0, hours=0, minutes=0):
+        return self.now - timedelta(days=days, hours=hours, minutes=minutes)
+
     def customer(self, email, **fields):
         customer = Customer.objects.filter(email__iexact=email).first()
         if customer is None:
@@ -149,7 +176,7 @@ class Command(BaseCommand):
         )
         case = self.case(
             elena, "Gift voucher refused at the counter: expired a week ago", category=CaseCategory.VOUCHER_EXPIRED,
-            channel=CaseChannel.COUNTER, voucher=second, arrived_at=_at(self.today - timedelta(days=6), 11, 20),
+            channel=CaseChannel.COUNTER, voucher=second, arrived_at=self.ago(days=6, hours=2),
             description="Customer of four years came in with voucher BK-GIFT-2026-ELENA (250 RON). It expired "
                         "7 days earlier; her previous voucher was valid 12 months, this one only 6. The clerk "
                         "refused it and promised a call back on Monday.",
@@ -178,12 +205,12 @@ class Command(BaseCommand):
                               occurred_at=_at(self.today - timedelta(days=4), 16), code="handed_over",
                               text="Parcel accepted", location="Moscow hub")
         shipment_event_record(tracking_number=shipment.tracking_number, courier=courier, external_id="ew-2",
-                              occurred_at=_at(self.today, 8), code="delayed", location="Kursk depot",
+                              occurred_at=self.ago(hours=20), code="delayed", location="Kursk depot",
                               text="Delivery to Belgorod not possible before " f"{birthday + timedelta(days=3):%d.%m}",
                               estimated_delivery=birthday + timedelta(days=3))
         self.case(dmitri, "Birthday present will miss the birthday: courier refuses delivery on the day",
                   category=CaseCategory.LATE_DELIVERY, channel=CaseChannel.SYSTEM, order=order, shipment=shipment,
-                  arrived_at=_at(self.today, 8, 5),
+                  arrived_at=self.ago(hours=20, minutes=-5),
                   detection={"rule": "courier_delayed_date_critical", "promised": str(birthday)})
         # The same shop: a lost parcel (refund) and a COD parcel never collected (no blacklist).
         olga = self.customer("olga.petrova@mail.example", name="Olga Petrova", preferred_language="ru", country="RU",
@@ -197,7 +224,7 @@ class Command(BaseCommand):
                              handed_over_at=_at(self.today - timedelta(days=19)),
                              estimated_delivery=self.today - timedelta(days=12))
         self.case(olga, "Parcel lost by the courier", category=CaseCategory.LOST_PARCEL, channel=CaseChannel.EMAIL,
-                  order=lost_order, shipment=lost, arrived_at=_at(self.today - timedelta(days=2), 14, 40))
+                  order=lost_order, shipment=lost, arrived_at=self.ago(hours=30))
         pavel = self.customer("pavel.ivanov@mail.example", name="Pavel Ivanov", preferred_language="ru", country="RU",
                               time_zone="Europe/Moscow", customer_since=self.today - timedelta(days=30))
         cod_order = self.order("JW-COD-0003", customer=pavel, placed_at=_at(self.today - timedelta(days=15)),
@@ -209,7 +236,7 @@ class Command(BaseCommand):
                                     cod_amount="3900.00", handed_over_at=_at(self.today - timedelta(days=14)))
         self.case(pavel, "COD parcel not collected from the pick-up point", category=CaseCategory.NOT_COLLECTED,
                   channel=CaseChannel.SYSTEM, order=cod_order, shipment=uncollected,
-                  arrived_at=_at(self.today - timedelta(days=1), 9), detection={"rule": "cod_not_collected"})
+                  arrived_at=self.ago(hours=26), detection={"rule": "cod_not_collected"})
 
     # --- 3. The rug (home store, United States) ---------------------------------------------------------
     def story_rug(self):
@@ -227,13 +254,23 @@ class Command(BaseCommand):
         )
         case = self.case(
             karen, "Rug promised in 10 days, now '5 to 6 weeks'", category=CaseCategory.BROKEN_PROMISE,
-            channel=CaseChannel.PHONE, order=order, arrived_at=_at(self.today - timedelta(days=3), 16, 30),
+            channel=CaseChannel.PHONE, order=order, arrived_at=self.ago(days=3, hours=2),
             description="Sold by the regional VP with a promise of delivery to New York in ten days. Three weeks "
                         "later a sales associate said it is a special order taking 5-6 weeks, denied any promise, "
                         "and suggested she contact the manufacturer herself. Cancelling refused (non-refundable).",
         )
         self.promise(case, "Rug delivered to New York within 10 days of purchase", made_by_name="Regional vice-president",
                      owner=self.users["manager"], made_at=_at(placed, 15), due_at=_at(placed + timedelta(days=10), 18))
+        # It has just arrived (a delivery check can record that it is the wrong style, and reopen the case).
+        courier = self.couriers["CityFreight"]
+        shipment = self.shipment(courier, "CF-0470-RUG", order=order, handed_over_at=self.ago(days=4),
+                                 estimated_delivery=self.today, status="in_transit")
+        shipment_event_record(tracking_number=shipment.tracking_number, courier=courier, external_id="cf-1",
+                              occurred_at=self.ago(days=4), code="handed_over", text="Parcel accepted",
+                              location="Newark depot")
+        shipment_event_record(tracking_number=shipment.tracking_number, courier=courier, external_id="cf-2",
+                              occurred_at=self.ago(hours=3), code="delivered", text="Delivered",
+                              location="New York")
 
     # --- 4. The bakery: a small customer arrived first ----------------------------------------------------
     def story_bakery_queue(self):
@@ -248,7 +285,7 @@ class Command(BaseCommand):
             self.order(f"BAK-MARCO-{i + 1:02d}", customer=marco, placed_at=_at(self.today - timedelta(days=30 + i * 60)),
                        currency="EUR", payment_method="card", status="delivered",
                        lines=[{"sku": "CATER", "name": "Catering tray", "quantity": 1, "unit_price": "420.00"}])
-        first = _at(self.today, 9, 0)
+        first = self.ago(hours=18)  # at the counter yesterday, and still nobody has answered her
         self.case(giulia, "Cornetti order: one missing", category=CaseCategory.INCOMPLETE_ORDER,
                   channel=CaseChannel.COUNTER, arrived_at=first)
         self.case(marco, "Catering tray delivered late", category=CaseCategory.LATE_DELIVERY,
@@ -283,10 +320,10 @@ class Command(BaseCommand):
                       handed_over_at=_at(self.today - timedelta(days=7)),
                       delivered_at=_at(self.today - timedelta(days=2), 12))
         self.case(cristina, "Order arrived incomplete: plates missing", category=CaseCategory.INCOMPLETE_ORDER,
-                  channel=CaseChannel.EMAIL, order=wrong, arrived_at=_at(self.today - timedelta(days=1), 17, 45))
+                  channel=CaseChannel.EMAIL, order=wrong, arrived_at=self.ago(hours=22))
 
     # --- generated customers ---------------------------------------------------------------------------
-    def seed_generated(self, *, size, rng):
+    def seed_generated(self, *, size, seed):
         first_names = ["Ana", "Mihai", "Sofia", "Ivan", "Elena", "Paolo", "Maria", "Alex", "Irina", "Luca", "Olga",
                        "Chiara", "Radu", "Nina", "Sergei", "Giorgio", "Diana", "Vlad", "Emma", "John"]
         last_names = ["Popa", "Smirnov", "Russo", "Stan", "Kuznetsov", "Ferrari", "Brown", "Marin", "Volkova",
@@ -300,19 +337,24 @@ class Command(BaseCommand):
         created = 0
         for i in range(size):
             email = f"customer{i:05d}@demo.example"
+            if email in existing:
+                continue
+            rng = random.Random(f"{seed}:{i}")  # one generator per customer: the same customer whatever the size
             lang, country, currency, tz = langs[rng.randrange(4)]
             n_orders = min(int(rng.expovariate(1 / 4)) + 1, 40)
             tenure = rng.randint(20, 2500)
             n_cases = rng.choices([0, 1, 2], weights=[70, 24, 6])[0]
             plan = [(rng.randint(0, tenure), rng.randint(1, 4), Decimal(rng.randint(500, 40000)) / 100,
                      rng.random()) for _ in range(n_orders)]
-            case_plan = [(rng.choices(categories, weights)[0], rng.random(), rng.randint(0, 60 * 24 * 60))
-                         for _ in range(n_cases)]
-            if email in existing:
-                continue  # the random draws above keep later customers identical across runs
+            case_plan = [(rng.choices(categories, weights)[0], rng.random(), rng.choices(CASE_MOMENTS, MOMENT_WEIGHTS)[0],
+                          rng.random()) for _ in range(n_cases)]
+            # every third customer holds a voucher, expiring in turn 1, 5, 7, 12, 25, 30 ... days from today
+            voucher_days_left = VOUCHER_DAYS_LEFT[(i // 3) % len(VOUCHER_DAYS_LEFT)] if i % 3 == 0 else None
             with transaction.atomic():
                 self._generate_customer(i, email, rng, first_names, last_names, lang, country, currency, tz, tenure,
                                         plan, case_plan, couriers)
+                if voucher_days_left is not None:
+                    self._generate_voucher(i, customer_email=email, currency=currency, days_left=voucher_days_left)
             created += 1
         return created
 
@@ -325,7 +367,7 @@ class Command(BaseCommand):
         )
         orders, lines = [], []
         for n, (days_ago, quantity, price, draw) in enumerate(plan):
-            placed = timezone.now() - timedelta(days=days_ago, minutes=n)
+            placed = self.now - timedelta(days=days_ago, minutes=n)
             cod = draw < 0.2
             orders.append(Order(
                 number=f"GEN-{i:05d}-{n:02d}", customer=customer, placed_at=placed, currency=currency,
@@ -354,22 +396,43 @@ class Command(BaseCommand):
                           code="handed_over", text="Parcel accepted")
             for s in shipments
         ])
-        for category, draw, minutes_ago in case_plan:
-            order = orders[int(draw * len(orders))]
-            arrived = timezone.now() - timedelta(minutes=minutes_ago)
-            status = (CaseStatus.NEW if minutes_ago < 60 * 24 * 3 else
-                      rng.choice([CaseStatus.OPEN, CaseStatus.WAITING_ON_CUSTOMER, CaseStatus.RESOLVED,
-                                  CaseStatus.CLOSED, CaseStatus.RESOLVED]))
-            owner = None if status == CaseStatus.NEW else self.users[rng.choice(["agent", "agent2"])]
-            case = case_open(customer=customer, category=category, channel=rng.choice(CaseChannel.values),
-                             subject=f"{CaseCategory(category).label} — order {order.number}", order=order,
-                             arrived_at=arrived, owner=owner)
-            if status != CaseStatus.NEW:
-                Case.objects.filter(pk=case.pk).update(
-                    status=status, first_responded_at=arrived + timedelta(hours=rng.randint(1, 30)),
-                    resolved_at=arrived + timedelta(days=2) if status in (CaseStatus.RESOLVED, CaseStatus.CLOSED) else None,
-                )
-                CaseEvent.objects.create(case=case, kind=CaseEventKind.STATUS_CHANGED, actor=owner,
-                                         occurred_at=arrived + timedelta(hours=2), data={"from": "new", "to": status})
+        for category, draw, moment, when in case_plan:
+            self._generate_case(customer, orders, category=category, draw=draw, moment=moment, when=when, rng=rng)
 
+    def _generate_case(self, customer, orders, *, category, draw, moment, when, rng):
+        """A case at one of the moments of a normal day (CASE_MOMENTS), `when` (0..1) placing it in its window,
+        about one of the customer's orders placed before it arrived."""
+        low, high = CASE_MOMENT_HOURS_AGO[moment]
+        arrived = self.now - timedelta(minutes=int((low + (high - low) * when) * 60))
+        placed_before = [order for order in orders if order.placed_at < arrived] or [
+            min(orders, key=lambda order: order.placed_at)]
+        order = placed_before[int(draw * len(placed_before))]
+        agent = self.users[rng.choice(["agent", "agent2"])]
+        if moment in (MOMENT_JUST_ARRIVED, MOMENT_FIRST_ANSWER_OVERDUE):  # nobody has answered yet
+            status, owner, responded = CaseStatus.NEW, None, None
+        elif moment == MOMENT_DONE:
+            status, owner = rng.choice([CaseStatus.RESOLVED, CaseStatus.CLOSED, CaseStatus.RESOLVED]), agent
+            responded = arrived + timedelta(hours=rng.randint(1, 6))
+        else:  # being worked, within its clocks or (MOMENT_OVERDUE) past its resolution time
+            status, owner = rng.choice([CaseStatus.OPEN, CaseStatus.OPEN, CaseStatus.WAITING_ON_CUSTOMER]), agent
+            responded = arrived + timedelta(minutes=rng.randint(20, 5 * 60))
+        case = case_open(customer=customer, category=category, channel=rng.choice(CaseChannel.values),
+                         subject=f"{CaseCategory(category).label} — order {order.number}", order=order,
+                         arrived_at=arrived, owner=owner)
+        if status != CaseStatus.NEW:
+            resolved = arrived + timedelta(hours=rng.randint(6, 60)) if moment == MOMENT_DONE else None
+            Case.objects.filter(pk=case.pk).update(status=status, first_responded_at=responded, resolved_at=resolved)
+            CaseEvent.objects.create(case=case, kind=CaseEventKind.STATUS_CHANGED, actor=owner,
+                                     occurred_at=resolved or responded, data={"from": "new", "to": status})
 
+    def _generate_voucher(self, i, *, customer_email, currency, days_left):
+        """A gift voucher under the current (six-month) rule that expires `days_left` days from today."""
+        code = f"GEN-GIFT-{i:05d}"
+        if Voucher.objects.filter(code=code).exists():
+            return
+        rule = self.rules["6"]
+        valid_until = self.today + timedelta(days=days_left)
+        issued_on = add_months(valid_until, -rule.validity_months)
+        voucher_issue(code=code, value=Decimal(50 + (i * 37) % 450), currency=currency,
+                      holder=Customer.objects.get(email=customer_email), issued_at=_at(issued_on, 12),
+                      validity_rule=rule)

@@ -1,0 +1,123 @@
+"""Money, dates, numbers and time spans in the active language, by Babel (CLDR data), never by string surgery.
+
+"150,00 RON" in Romanian, "1 200,00 RUB" in Russian, "5 dicembre 2026" in Italian, "6 decembrie 2026" in Romanian.
+Every function reads Django's active language (``translation.get_language()``), so a page, an email rendered under
+``translation.override`` and a rationale all format for their reader.
+"""
+
+from datetime import date, datetime
+from decimal import Decimal
+from functools import lru_cache
+
+from babel import Locale, UnknownLocaleError
+from babel.dates import format_date, format_datetime, format_skeleton, format_time
+from babel.numbers import format_currency, format_decimal
+from django.utils import timezone, translation
+from django.utils.translation import gettext, ngettext
+
+MONEY_PATTERN = "#,##0.00\u00a0¤¤"  # the ISO code after the amount, as shops write it on receipts: "150,00 RON"
+
+
+@lru_cache(maxsize=16)
+def _locale(language: str) -> Locale:
+    try:
+        return Locale.parse((language or "en").replace("-", "_"))
+    except (UnknownLocaleError, ValueError):
+        return Locale.parse("en")
+
+
+def current_locale() -> Locale:
+    return _locale(translation.get_language() or "en")
+
+
+def money(amount, currency: str) -> str:
+    """An amount with its ISO 4217 code, grouped and with the decimal sign of the reader's language."""
+    if amount is None:
+        return ""
+    return format_currency(Decimal(str(amount)), currency or "XXX", format=MONEY_PATTERN, locale=current_locale(),
+                           currency_digits=False)
+
+
+def decimal2(value) -> str:
+    """A number with two decimals in the reader's language ("1 200,00")."""
+    return "" if value is None else format_decimal(value, format="#,##0.00", locale=current_locale())
+
+
+def datetime_brief(value: datetime | None) -> str:
+    """Day, month and time without the year, e.g. "Dec 2, 8:05 AM", "2 dec., 08:05", "2 дек., 08:05"."""
+    if not value:
+        return ""
+    if timezone.is_aware(value):
+        value = timezone.localtime(value)
+    locale = current_locale()
+    return f"{format_skeleton('MMMd', value, locale=locale)}, {format_time(value, 'short', locale=locale)}"
+
+
+def number(value) -> str:
+    return "" if value is None else format_decimal(value, locale=current_locale())
+
+
+def percent(value) -> str:
+    """A percentage given as the number of percent ("5" -> "5%" / "5 %")."""
+    if value in (None, ""):
+        return ""
+    return format_decimal(Decimal(str(value)), locale=current_locale()) + (
+        "\u00a0%" if current_locale().language in ("ro", "ru") else "%")
+
+
+def date_long(value: date | None) -> str:
+    """"December 5, 2026", "5 decembrie 2026", "5 декабря 2026 г.", "5 dicembre 2026"."""
+    if not value:
+        return ""
+    if isinstance(value, datetime):
+        value = timezone.localtime(value) if timezone.is_aware(value) else value
+        value = value.date()
+    return format_date(value, "long", locale=current_locale())
+
+
+def date_medium(value: date | None) -> str:
+    if not value:
+        return ""
+    if isinstance(value, datetime):
+        value = (timezone.localtime(value) if timezone.is_aware(value) else value).date()
+    return format_date(value, "medium", locale=current_locale())
+
+
+def datetime_short(value: datetime | None) -> str:
+    """A moment in the current time zone, e.g. "12/6/26, 9:56 PM" or "06.12.2026, 21:56" (no trailing period)."""
+    if not value:
+        return ""
+    if timezone.is_aware(value):
+        value = timezone.localtime(value)
+    return format_datetime(value, "short", locale=current_locale())
+
+
+def datetime_medium(value: datetime | None) -> str:
+    if not value:
+        return ""
+    if timezone.is_aware(value):
+        value = timezone.localtime(value)
+    return format_datetime(value, "medium", locale=current_locale())
+
+
+def years(value) -> str:
+    """A tenure in years, e.g. "4.1 years", "0,2 ani", "0,2 года"."""
+    value = value or 0
+    whole = float(value).is_integer()
+    # A fraction takes the plural form of 2 in en, ro, ru and it ("0,2 года", "0,2 ani").
+    count = int(value) if whole else 2
+    return ngettext("%(n)s year", "%(n)s years", count) % {"n": number(int(value) if whole else value)}
+
+
+def label(choices, code) -> str:
+    """A code's translated label from its TextChoices ("handed_over" -> "Predat curierului")."""
+    if code in (None, ""):
+        return ""
+    found = dict(choices.choices).get(code)
+    return gettext(str(found)) if found is not None else label_text(code)
+
+
+def label_text(code) -> str:
+    """An unknown code as words ("out_of_area" -> "Out of area"): better than the code, until it gets a label."""
+    text = str(code or "").replace("_", " ").replace("-", " ").strip()
+    return text[:1].upper() + text[1:]
