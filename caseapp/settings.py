@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "django.contrib.postgres",
     "caseapp.apps.CaseappConfig",
     "rest_framework",
     "django_filters",
@@ -58,6 +59,7 @@ INSTALLED_APPS = [
     "staff",
     "dashboard",
     "intake",
+    "search",
 ]
 
 MIDDLEWARE = [
@@ -316,6 +318,8 @@ INTAKE_WEBHOOK_TOLERANCE_SECONDS = env.int("INTAKE_WEBHOOK_TOLERANCE_SECONDS", d
 INTAKE_WEBHOOK_MAX_BYTES = env.int("INTAKE_WEBHOOK_MAX_BYTES", default=1_000_000)
 INTAKE_WEBHOOK_PAYLOAD_RETENTION_DAYS = env.int("INTAKE_WEBHOOK_PAYLOAD_RETENTION_DAYS", default=14)
 INTAKE_UPLOAD_MAX_BYTES = env.int("INTAKE_UPLOAD_MAX_BYTES", default=20_000_000)
+# Search: the shop's order-number prefix, so "1004" also finds "SHOP-1004" (empty: none).
+CASEAPP_ORDER_NUMBER_PREFIX = env.str("CASEAPP_ORDER_NUMBER_PREFIX", default="")
 
 REST_FRAMEWORK = {
     # 400, not 500, for JSON nested absurdly deep or with NUL / lone surrogates in any string (caseapp.parsers).

@@ -6,6 +6,7 @@ from django.views.generic import RedirectView
 
 from cases.api.views import CaseListCreateApi, DeliveryCheckApi
 from orders.api.views import ShipmentEventRecordApi
+from search.views import SearchApi
 
 
 def health(request):
@@ -16,6 +17,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("health/", health, name="health"),
     path("favicon.ico", RedirectView.as_view(url=static("dashboard/favicon.svg"), permanent=True)),
+    path("api/v1/search/", SearchApi.as_view(), name="api-search"),
+    path("search/", include("search.urls")),
     path("api/v1/webhooks/", include("intake.urls")),
     path("api/v1/", include("caseapp.api_urls", namespace="api-v1")),
     # The unversioned paths: aliases of the same views, kept for one release (see the README's API section).
