@@ -162,6 +162,23 @@ ENDPOINTS: dict[str, Endpoint] = {
         "POST", manager, REDIRECT, kwargs=case_kwargs, changes=True,
         data=lambda w, s, a: {"kind": "manager_override", "budget": "customer_care", "amount": "5",
                               "currency": "EUR", "reason": "Goodwill"}),), per_object=True),
+    "dashboard.views.cases.case_delivery_check": Endpoint("page", (Op(
+        "POST", works_case, frozenset({200, 302, 400}), kwargs=case_kwargs,
+        data=lambda w, s, a: {"shipment": w.shipments[s].pk}),), per_object=True,
+        note="what arrived, from the case page: the gate is what counts"),
+    "dashboard.views.cases.case_special_delivery": Endpoint("page", (Op(
+        "POST", works_case, frozenset({200, 302, 400}), kwargs=case_kwargs,
+        data=lambda w, s, a: {"tracking_number": ""}),), per_object=True,
+        note="an incomplete form: an allowed user gets its errors, a refused one 403"),
+    "dashboard.views.settings.staff_settings": Endpoint("page", (Op("GET", agent, PAGE_OK),)),
+    "dashboard.views.imports.order_import": Endpoint("page", (Op("GET", manager, PAGE_OK),)),
+    "dashboard.views.staff.staff_list": Endpoint("page", (Op("GET", manager, PAGE_OK),)),
+    "dashboard.views.staff.staff_unlock": Endpoint("page", (Op(
+        "POST", manager, REDIRECT, kwargs=lambda w, s: {"user_pk": w.users["alice"].pk}),)),
+    "apitokens.views.token_list": Endpoint("page", (Op("GET", manager, PAGE_OK),)),
+    "apitokens.views.token_revoke": Endpoint("page", (Op(
+        "POST", manager, frozenset({302, 404}), kwargs=lambda w, s: {"token_pk": 999_999}),),
+        note="no such token: a manager gets 404, anybody else is refused first"),
     "dashboard.views.managers.approvals": Endpoint("page", (Op("GET", manager, PAGE_OK),)),
     "dashboard.views.managers.approval_decide": Endpoint("page", (Op(
         "POST", manager, REDIRECT, changes=True, kwargs=lambda w, s: {"remedy_pk": w.remedy.pk},
@@ -212,6 +229,10 @@ ENDPOINTS: dict[str, Endpoint] = {
 # URL prefixes outside the role matrix, with the reason.
 EXEMPT = {
     "admin/": "Django's admin: every view is wrapped in admin_view (is_staff); test_admin_is_staff_only",
+    "api/v1/": "the versioned API has its own role x endpoint x object matrix (tests/api/test_v1_matrix.py); its "
+               "webhooks are authenticated by signature (tests/intake/test_webhooks.py); search by role "
+               "(tests/search/test_search.py)",
+    "favicon.ico": "a permanent redirect to a static file, public by design",
     "anymail/": "ESP tracking webhooks, authenticated by the provider's secret, not by a role "
                 "(tests/notifications/test_tracking_webhook.py)",
 }
