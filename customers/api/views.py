@@ -1,11 +1,18 @@
-"""Customers, read-only in /api/v1/ (creating and updating them is customers.services' business)."""
+"""Customers in /api/v1/: read, and create or update by email (customers.services.customer_upsert)."""
 
+from django.core.exceptions import ValidationError
 from django_filters import rest_framework as filters
-from rest_framework import viewsets
+from drf_spectacular.utils import extend_schema
+from rest_framework import status, viewsets
+from rest_framework.response import Response
 
+from caseapp.api import as_drf_error
 from caseapp.api_v1 import DateTimeSinceFilter, IdCursorPagination, IsAgent
+from caseapp.upsert import Outcome
 from customers.models import Customer
 from customers.selectors import customer_loyalty_facts
+from customers.services import customer_upsert
+from intake.serializers import CustomerIn
 
 from .serializers import CustomerDetailSerializer, CustomerSerializer
 
@@ -30,6 +37,21 @@ class CustomerViewSet(viewsets.ReadOnlyModelViewSet):
 
     def get_serializer_class(self):
         return CustomerDetailSerializer if self.action == "retrieve" else CustomerSerializer
+
+    @extend_schema(request=CustomerIn, responses={200: CustomerSerializer, 201: CustomerSerializer},
+                   description="Find the customer by email (case-insensitively) or create them; what is sent fills in "
+                               "what is blank. 201 when new, 200 otherwise.")
+    def create(self, request):
+        data = CustomerIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        fields = data.validated_data
+        try:
+            customer, outcome = customer_upsert(email=fields["email"], name=fields["name"], phone=fields["phone"],
+                                                preferred_language=fields["language"])
+        except ValidationError as exc:
+            raise as_drf_error(exc) from exc
+        return Response({**CustomerSerializer(customer).data, "outcome": str(outcome)},
+                        status=status.HTTP_201_CREATED if outcome == Outcome.CREATED else status.HTTP_200_OK)
 
     def get_object(self):
         customer = super().get_object()

@@ -1,14 +1,23 @@
-"""Orders (with their lines) and shipments (with their tracking events), read-only in /api/v1/.
+"""Orders (with their lines) and shipments (with their tracking events) in /api/v1/. An order is created or
+updated by POSTing the generic order JSON (intake.serializers.OrderIn), idempotent on the shop's own number.
 
 Recording tracking events and the delivery check are the existing views in orders/api/views.py and
 cases/api/views.py, mounted under /api/v1/ too.
 """
 
+from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.db.models import Prefetch
 from django_filters import rest_framework as filters
-from rest_framework import viewsets
+from drf_spectacular.utils import extend_schema
+from rest_framework import status, viewsets
+from rest_framework.response import Response
 
+from caseapp.api import as_drf_error
 from caseapp.api_v1 import DateTimeSinceFilter, IdCursorPagination, IdFilter, IsAgent
+from caseapp.upsert import Outcome
+from intake.serializers import OrderIn, validated
+from intake.services import order_ingest
 from orders.models import Order, OrderStatus, PaymentMethod, Shipment, ShipmentEvent, ShipmentStatus
 
 from .serializers import OrderSerializer, ShipmentSerializer
@@ -34,6 +43,19 @@ class OrderViewSet(viewsets.ReadOnlyModelViewSet):
     pagination_class = IdCursorPagination
     filterset_class = OrderFilter
     lookup_value_regex = r"[0-9]{1,18}"
+
+    @extend_schema(request=OrderIn, responses={200: OrderSerializer, 201: OrderSerializer},
+                   description="Create or update an order by the shop's own `number` (its customer found by email "
+                               "or created): 201 when new, 200 when it changed or was already so.")
+    def create(self, request):
+        try:
+            with transaction.atomic():
+                order, outcome = order_ingest(data=validated(OrderIn, request.data))
+        except ValidationError as exc:
+            raise as_drf_error(exc) from exc
+        order = self.get_queryset().get(pk=order.pk)
+        return Response({**OrderSerializer(order).data, "outcome": str(outcome)},
+                        status=status.HTTP_201_CREATED if outcome == Outcome.CREATED else status.HTTP_200_OK)
 
 
 class ShipmentFilter(filters.FilterSet):

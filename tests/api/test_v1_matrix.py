@@ -130,18 +130,10 @@ def _changes(world) -> tuple:
             remedy.status, world["promise"].__class__.objects.get(pk=world["promise"].pk).status)
 
 
-# The two existing views (mounted as they are) check the shipment's ownership on the perms branch
-# (caseapp.permissions.can_work_shipment); until it is merged another agent still gets through.
-EXISTING_VIEWS = ("record a tracking event", "delivery check")
-
-
 def _cases():
     for endpoint in ENDPOINTS:
         for role in ROLES:
-            marks = ()
-            if endpoint in EXISTING_VIEWS and role == "another_agent":
-                marks = pytest.mark.xfail(reason="ownership check of the existing view: perms branch", strict=False)
-            yield pytest.param(endpoint, role, marks=marks, id=f"{endpoint}-{role}")
+            yield pytest.param(endpoint, role, id=f"{endpoint}-{role}")
 
 
 @pytest.mark.parametrize("endpoint,role", list(_cases()))
