@@ -244,7 +244,8 @@ def date_critical_first_move(*, shipment: Shipment, reasons: list[str], now: dat
     escalation = Detection.objects.filter(shipment=shipment, kind=DetectionKind.DATE_CRITICAL).first()
     if escalation is None:
         case = _case_for(shipment=shipment, category=CaseCategory.LATE_DELIVERY,
-                         subject=f"Date-critical order {order.number} is late or at risk ({', '.join(reasons)})",
+                         subject=_title(gettext_noop("Date-critical order %(order)s is late or at risk: %(reasons)s"),
+                                        order=order.number, reasons={"labels": ["late_reason", reasons]}),
                          detection={"detector": "late_shipment", "shipment_id": shipment.pk, "reasons": reasons})
         return date_critical_escalate(case=case, shipment=shipment, reasons=reasons, now=now)
     case = escalation.case
