@@ -1,4 +1,5 @@
 import pytest
+from django.utils import translation
 
 from tests.factories import UserFactory
 
@@ -42,3 +43,12 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip_worker)
         if "postgres" in item.keywords and not on_postgres:
             item.add_marker(skip_postgres)
+
+
+@pytest.fixture(autouse=True)
+def _no_language_leaks_between_tests():
+    """Each test starts in the site's language: a test (or a command it runs) that activates another language
+    must not change the words the next test reads."""
+    translation.deactivate()
+    yield
+    translation.deactivate()

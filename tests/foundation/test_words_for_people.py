@@ -92,9 +92,9 @@ def test_codes_in_rationales_become_labels():
     # when the refund's rationale is rendered in English
     with translation.override("en"):
         text = rationale_render(lost[0].explanation)
-    # then the category and the budget are words, never codes
-    assert "case: Lost parcel" in text and "Logistics" in text and "FastCourier" in text
-    assert "lost_parcel" not in text and "booked to logistics" not in text
+    # then the shipment's status and the budget are words, never codes (the refund rule needs the parcel lost)
+    assert "shipment: Lost" in text and "Logistics" in text and "FastCourier" in text
+    assert "lost_parcel" not in text and "booked to logistics" not in text and "shipment: lost" not in text
 
 
 @pytest.mark.django_db
