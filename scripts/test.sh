@@ -5,4 +5,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/install.sh test
-exec .venv/bin/python -m pytest "$@"
+# Tests run in parallel processes (pytest-xdist, one per core; CASEAPP_TEST_WORKERS=0 runs them in this one),
+# a test file staying in one process so that its module fixtures are built once.
+exec .venv/bin/python -m pytest -n "${CASEAPP_TEST_WORKERS:-auto}" --dist loadfile "$@"
