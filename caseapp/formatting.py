@@ -121,3 +121,17 @@ def label_text(code) -> str:
     """An unknown code as words ("out_of_area" -> "Out of area"): better than the code, until it gets a label."""
     text = str(code or "").replace("_", " ").replace("-", " ").strip()
     return text[:1].upper() + text[1:]
+
+
+def file_size(size) -> str:
+    """A file's size in the reader's language and units ("2.4 MB", "2,4 MB", "2,4 МБ"), by Babel's CLDR units."""
+    from babel.units import format_unit
+
+    if size is None:
+        return ""
+    size = int(size)
+    for unit, step in (("digital-megabyte", 1_000_000), ("digital-kilobyte", 1_000)):
+        if size >= step:
+            return format_unit(Decimal(size) / step, unit, length="short", format="#,##0.#",
+                               locale=current_locale())
+    return format_unit(size, "digital-byte", length="short", locale=current_locale())

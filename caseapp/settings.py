@@ -321,6 +321,42 @@ INTAKE_UPLOAD_MAX_BYTES = env.int("INTAKE_UPLOAD_MAX_BYTES", default=20_000_000)
 # Search: the shop's order-number prefix, so "1004" also finds "SHOP-1004" (empty: none).
 CASEAPP_ORDER_NUMBER_PREFIX = env.str("CASEAPP_ORDER_NUMBER_PREFIX", default="")
 
+# --- Files on cases (cases.Attachment): a local folder by default, S3-compatible storage by setting -----------
+MEDIA_ROOT = VAR_DIR / "media"
+MEDIA_URL = "/media/"  # never served as such: files go out only through dashboard:attachment, to staff
+CASEAPP_ATTACHMENT_MAX_BYTES = env.int("CASEAPP_ATTACHMENT_MAX_BYTES", default=10 * 1024 * 1024)
+# Kept types (as caseapp decides them from the bytes and the name, cases.attachments); "image/*" is a family.
+CASEAPP_ATTACHMENT_TYPES = env.list("CASEAPP_ATTACHMENT_TYPES", default=[
+    "image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf", "text/plain", "text/csv",
+    "application/msword", "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "application/vnd.ms-excel", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "application/vnd.oasis.opendocument.text", "application/vnd.oasis.opendocument.spreadsheet",
+    "video/mp4", "video/quicktime",
+])
+CASEAPP_STORAGE = env.str("CASEAPP_STORAGE", default="filesystem")
+if CASEAPP_STORAGE == "filesystem":
+    _DEFAULT_STORAGE = {"BACKEND": "django.core.files.storage.FileSystemStorage",
+                        "OPTIONS": {"location": str(MEDIA_ROOT), "base_url": MEDIA_URL}}
+elif CASEAPP_STORAGE == "s3":
+    # django-storages' S3 backend: AWS S3 or any S3-compatible service (MinIO, Ceph, Backblaze, Wasabi, ...).
+    _DEFAULT_STORAGE = {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": {
+        "bucket_name": env.str("AWS_STORAGE_BUCKET_NAME"),
+        "endpoint_url": env.str("AWS_S3_ENDPOINT_URL", default="") or None,
+        "region_name": env.str("AWS_S3_REGION_NAME", default="") or None,
+        "access_key": env.str("AWS_ACCESS_KEY_ID", default="") or None,
+        "secret_key": env.str("AWS_SECRET_ACCESS_KEY", default="") or None,
+        "location": env.str("AWS_LOCATION", default=""),
+        "default_acl": None,  # private: the bucket's own policy; files are read by caseapp, never linked
+        "querystring_auth": True,
+        "file_overwrite": False,
+    }}
+else:
+    raise ValueError("CASEAPP_STORAGE: give filesystem or s3.")
+STORAGES = {
+    "default": _DEFAULT_STORAGE,
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+
 REST_FRAMEWORK = {
     # 400, not 500, for JSON nested absurdly deep or with NUL / lone surrogates in any string (caseapp.parsers).
     "DEFAULT_PARSER_CLASSES": [

@@ -240,3 +240,55 @@ class Promise(models.Model):
             errors["due_at"] = "A promise cannot be due before it was made."
         if errors:
             raise ValidationError(errors)
+
+
+class AttachmentSource(models.TextChoices):
+    INBOUND_EMAIL = "inbound_email", _("Inbound email")
+    AGENT_UPLOAD = "agent_upload", _("Uploaded by an agent")
+
+
+def attachment_upload_to(instance, filename) -> str:
+    """Where a file lives in the storage: by case and a random name, never the customer's file name (which is
+    kept, sanitized, in ``Attachment.filename`` for display only)."""
+    import uuid
+
+    return f"attachments/{instance.case_id}/{uuid.uuid4().hex}"
+
+
+class Attachment(models.Model):
+    """A file on a case: from an inbound email or uploaded by an agent (the photo of the wrong rug).
+
+    Stored through Django's storage API (a local folder by default, S3-compatible by setting). ``content_type``
+    is what the sender declared; ``safe_content_type`` is what the server decided from the bytes and the name
+    (cases.attachments) and the only type it is ever served with."""
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="attachments")
+    file = models.FileField(upload_to=attachment_upload_to, max_length=255)
+    filename = models.CharField(max_length=255, help_text="The original file name, sanitized for display.")
+    content_type = models.CharField(max_length=255, blank=True, help_text="As declared by the sender.")
+    safe_content_type = models.CharField(max_length=100, help_text="Decided by the server; served with this.")
+    size = models.PositiveBigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    source = models.CharField(max_length=16, choices=AttachmentSource.choices)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["case", "created_at"], name="attachment_case_time_idx")]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(source__in=AttachmentSource.values),
+                                   name="attachment_source_known"),
+            models.CheckConstraint(condition=~models.Q(filename=""), name="attachment_has_filename"),
+        ]
+
+    def __str__(self):
+        return f"{self.filename} on #{self.case_id}"
+
+    @property
+    def is_inline_image(self) -> bool:
+        from .attachments import INLINE_IMAGE_TYPES
+
+        return self.safe_content_type in INLINE_IMAGE_TYPES

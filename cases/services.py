@@ -1,10 +1,12 @@
 """Business actions on cases and promises: each one transaction, each leaving its mark on the timeline."""
 
+import hashlib
 from datetime import datetime, time, timedelta
 from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -13,8 +15,18 @@ from django.utils.translation import gettext_noop
 from caseapp import permissions
 from caseapp.money import ZERO
 
-from .models import OPEN_STATUSES, Case, CaseEvent, CaseEventKind, CaseStatus, Promise, PromiseStatus
-from .timeline import say
+from .models import (
+    OPEN_STATUSES,
+    Attachment,
+    AttachmentSource,
+    Case,
+    CaseEvent,
+    CaseEventKind,
+    CaseStatus,
+    Promise,
+    PromiseStatus,
+)
+from .timeline import say, say_text
 
 
 def case_event_append(*, case: Case, kind: str, text: str = "", actor=None, data: dict | None = None,
@@ -441,3 +453,65 @@ def delivery_check(*, shipment, received: list[dict], by=None, case: Case | None
         case_status_follow(case=case, act=ACT_NEEDS_PERSON, by=by)
     return case
 
+
+
+def _size_words(size: int) -> dict:
+    return {"bytes": size}
+
+
+@transaction.atomic
+def attachment_store(*, case: Case, filename: str, content_type: str, data: bytes, source: str, by=None,
+                     email=None) -> Attachment | None:
+    """Keep a file on a case (an inbound email's attachment, an agent's upload) through Django's storage API.
+
+    A file over CASEAPP_ATTACHMENT_MAX_BYTES, or of a type not in CASEAPP_ATTACHMENT_TYPES (as caseapp decides it
+    from the bytes and the name, cases.attachments), is not kept: a note on the timeline says which file and why,
+    and None is returned; the rest of what came with it (the email, the form) goes on. A kept file gets a note
+    on the timeline too, so the timeline shows every file. ``by`` (an agent uploading) must be allowed to work
+    the case. ``email`` is the inbound message it came with (accepted for the email channel; not linked yet)."""
+    from . import attachments
+
+    if source not in AttachmentSource.values:
+        raise ValueError(f"{source!r} is not an attachment source")
+    if by is not None:
+        permissions.require(permissions.can_work_case(by, case))
+    data = bytes(data or b"")
+    name = attachments.filename_sanitize(filename)
+    declared = (content_type or "")[:255]
+    size = len(data)
+    limit = attachments.max_bytes()
+    kind = attachments.content_type_decide(filename=name, declared=declared, data=data)
+    dropped = None
+    if size > limit:
+        dropped = {"reason": "too_large", "say": say(
+            gettext_noop("The file %(name)s was not kept: it is %(size)s, larger than the limit of %(limit)s."),
+            name=name, size=_size_words(size), limit=_size_words(limit))}
+    elif size == 0:
+        dropped = {"reason": "empty", "say": say(gettext_noop("The file %(name)s was not kept: it is empty."),
+                                                 name=name)}
+    elif not attachments.type_allowed(kind):
+        dropped = {"reason": "type", "say": say(
+            gettext_noop("The file %(name)s was not kept: files of this type (%(type)s) are not accepted."),
+            name=name, type=kind)}
+    if dropped is not None:
+        case_event_append(case=case, kind=CaseEventKind.NOTE, actor=by, text=say_text(dropped["say"]),
+                          data={"attachment_dropped": {"filename": name, "size": size, "content_type": declared,
+                                                       "decided_type": kind, "source": source,
+                                                       "reason": dropped["reason"]},
+                                "say": dropped["say"]})
+        return None
+    attachment = Attachment(
+        case=case, filename=name, content_type=declared, safe_content_type=kind, size=size,
+        sha256=hashlib.sha256(data).hexdigest(), source=source, uploaded_by=by,
+    )
+    attachment.file.save(name, ContentFile(data), save=False)  # the storage names it (attachment_upload_to)
+    try:
+        with transaction.atomic():
+            attachment.save()
+    except Exception:
+        attachment.file.delete(save=False)
+        raise
+    message = say(gettext_noop("File attached: %(name)s (%(size)s)"), name=name, size=_size_words(size))
+    case_event_append(case=case, kind=CaseEventKind.NOTE, actor=by, text=say_text(message),
+                      data={"attachment_id": attachment.pk, "say": message})
+    return attachment

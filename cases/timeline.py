@@ -39,6 +39,8 @@ def _param(value):
             words = [formatting.label(choices, code) if choices else formatting.label_text(code)
                      for code in (codes if "labels" in value else [codes])]
             return ", ".join(words)
+        if "bytes" in value:
+            return formatting.file_size(value["bytes"])
         if "names" in value:
             return ", ".join(value["names"]) or pgettext("nobody alerted", "nobody")
     return value

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import cases, imports, managers, proposals, queue, reports, settings, staff
+from .views import attachments, cases, imports, managers, proposals, queue, reports, settings, staff
 
 app_name = "dashboard"
 
@@ -16,6 +16,8 @@ urlpatterns = [
     path("cases/<int:pk>/reopen/", cases.case_reopen, name="case_reopen"),
     path("cases/<int:pk>/delivery-check/", cases.case_delivery_check, name="case_delivery_check"),
     path("cases/<int:pk>/special-delivery/", cases.case_special_delivery, name="case_special_delivery"),
+    path("cases/<int:pk>/attachments/", attachments.attachment_upload, name="attachment_upload"),
+    path("attachments/<int:pk>/", attachments.attachment_download, name="attachment"),
     path("cases/<int:pk>/take/", cases.case_take, name="case_take"),
     path("cases/<int:pk>/assign/", cases.case_assign, name="case_assign"),
     path("cases/<int:pk>/apply/", proposals.proposal_apply, name="proposal_apply"),

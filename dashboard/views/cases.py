@@ -36,6 +36,7 @@ from ..permissions import (
     check_can_work_case,
 )
 from ..services import case_reply_send, special_delivery_record
+from . import attachments as attachment_parts
 from . import proposals as proposal_parts
 
 PAST_CASES_SHOWN = 20
@@ -109,6 +110,8 @@ def case_context(request, case: Case, **forms) -> dict:
             if case.order_id and any(r.kind == "absorb_cost" and r.status == "applied" for r in case_remedies)
             else None),
         "special_deliveries": [s for s in shipments if s.is_replacement],
+        "attachments_part": attachment_parts.case_attachments_context(request, case, can_work=can_work,
+                                                                      form=forms.get("attachment_form")),
     }
     context.update(proposal_parts.case_proposal_context(request, case, can_work=can_work, forms=forms,
                                                        remedies=case_remedies))

@@ -125,6 +125,24 @@ def _future(hours=24):
     return (timezone.localtime() + timedelta(hours=hours)).strftime("%Y-%m-%dT%H:%M")
 
 
+def _upload():
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return SimpleUploadedFile("rug.png", b"\x89PNG\r\n\x1a\n" + b"\0" * 32, content_type="image/png")
+
+
+def _attachment(world, state):
+    """A file on the state's case (made inside the test's savepoint)."""
+    from django.core.files.base import ContentFile
+
+    from cases.models import Attachment
+
+    attachment = Attachment(case=world.cases[state], filename="rug.png", content_type="image/png",
+                            safe_content_type="image/png", size=40, sha256="0" * 64, source="inbound_email")
+    attachment.file.save("rug.png", ContentFile(b"\x89PNG\r\n\x1a\n" + b"\0" * 32), save=True)
+    return attachment
+
+
 ENDPOINTS: dict[str, Endpoint] = {
     # The dashboard
     "dashboard.views.queue.queue": Endpoint("page", (Op("GET", agent, PAGE_OK),)),
@@ -170,6 +188,12 @@ ENDPOINTS: dict[str, Endpoint] = {
         "POST", works_case, frozenset({200, 302, 400}), kwargs=case_kwargs,
         data=lambda w, s, a: {"tracking_number": ""}),), per_object=True,
         note="an incomplete form: an allowed user gets its errors, a refused one 403"),
+    "dashboard.views.attachments.attachment_upload": Endpoint("page", (Op(
+        "POST", works_case, REDIRECT, kwargs=case_kwargs, changes=True,
+        data=lambda w, s, a: {"file": _upload()}),), per_object=True),
+    "dashboard.views.attachments.attachment_download": Endpoint("page", (Op(
+        "GET", agent, PAGE_OK, kwargs=lambda w, s: {"pk": _attachment(w, s).pk}),), per_object=True,
+        note="a file is served to whoever may see its case"),
     "dashboard.views.settings.staff_settings": Endpoint("page", (Op("GET", agent, PAGE_OK),)),
     "dashboard.views.imports.order_import": Endpoint("page", (Op("GET", manager, PAGE_OK),)),
     "dashboard.views.staff.staff_list": Endpoint("page", (Op("GET", manager, PAGE_OK),)),
