@@ -54,7 +54,7 @@ INSERT INTO orders_order (number, customer_id, placed_at, currency, shipping_amo
     discount_amount, payment_method, cod_quoted_amount, promised_delivery_date, is_date_critical, occasion,
     is_non_refundable, is_special_order, sold_by, status, shipping_name, shipping_street, shipping_city,
     shipping_postcode, shipping_country)
-SELECT 'B-' || g, 1 + (g * 7919 % {customers}), now() - make_interval(days => g % 900, mins => g % 1440), 'RON',
+SELECT 'B-' || g, 1 + (g::bigint * 7919 % {customers}), now() - make_interval(days => g % 900, mins => g % 1440), 'RON',
        15, (10 + g % 500)::numeric(12,2), 0, 0,
        CASE WHEN g % 10 = 0 THEN 'cod' ELSE 'card' END, CASE WHEN g % 10 = 0 THEN (10 + g % 500) END,
        (now() + make_interval(days => 3 - (g % 900)))::date, g % 100 = 0,
@@ -94,7 +94,7 @@ FROM orders_shipment s, LATERAL (SELECT 3 + (s.id * 7) % 10 AS last) l, LATERAL 
     ("vouchers", """
 INSERT INTO vouchers_voucher (code, holder_id, purchaser_id, value, balance, currency, issued_at, valid_until,
     validity_rule_id, status, created_at)
-SELECT 'BV-' || lpad(g::text, 9, '0'), 1 + (g * 104729 % {customers}), NULL, 100, CASE WHEN g % 20 = 1 THEN 0 ELSE 100 END,
+SELECT 'BV-' || lpad(g::text, 9, '0'), 1 + (g::bigint * 104729 % {customers}), NULL, 100, CASE WHEN g % 20 = 1 THEN 0 ELSE 100 END,
        'RON', now() - make_interval(days => g % 730), (now() - make_interval(days => g % 730))::date + 365,
        (SELECT id FROM vouchers_validityrule WHERE code = 'bench-12'),
        CASE WHEN g % 20 = 1 THEN 'redeemed' WHEN g % 20 = 2 THEN 'void' WHEN g % 20 = 3 THEN 'extended'
@@ -118,7 +118,7 @@ SELECT o.customer_id, o.id, o.id / 5,
        CASE WHEN (c.g / 10) % 2 = 0 THEN c.arrived + interval '1 hour' END,
        CASE WHEN c.g % 10 >= {open_tenths} THEN c.arrived + interval '2 days' END, now()
 FROM (SELECT g, now() - make_interval(mins => ({cases} - g) * 5) AS arrived,
-             5 * (1 + (g * 7919) % ({orders} / 5)) AS order_id
+             5 * (1 + (g::bigint * 7919) % ({orders} / 5)) AS order_id
       FROM generate_series(1, {cases}) g) c
 JOIN orders_order o ON o.id = c.order_id
 """),
