@@ -23,6 +23,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "caseapp.settings")
 
 LOAD_SQL = """
@@ -133,13 +134,18 @@ def count_queries(paths):
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--load", action="store_true")
+    parser.add_argument("--load", action="store_true", help="load bench/shape.py's realistic shape first")
+    parser.add_argument("--old-load", action="store_true", help="the earlier shape (2 %% open, empty cases)")
     parser.add_argument("--customers", type=int, default=50_000)
     parser.add_argument("--orders", type=int, default=1_000_000)
     parser.add_argument("--cases", type=int, default=100_000)
     parser.add_argument("--requests", type=int, default=200, help="requests per page kind")
     args = parser.parse_args()
     if args.load:
+        from shape import load as load_shape  # the realistic shape shared by every figure (bench/shape.py)
+
+        load_shape(cases=args.cases, orders=args.orders)
+    elif args.old_load:
         load(args.customers, args.orders, args.cases)
 
     import requests
@@ -197,6 +203,7 @@ def main():
         server.wait(timeout=30)
 
     counts = count_queries([(name, path()) for name, path in pages.items()])
+    print(f"load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     print(f"{'page':32} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'queries':>8}")
     for name, timings in results.items():
         print(f"{name:32} {statistics.median(timings):8.1f} {percentile(timings, 0.95):8.1f} "

@@ -38,11 +38,15 @@ def case_shipment(case):
     return None
 
 
-def case_facts(*, case, today: date | None = None) -> Facts:
-    """Everything the policy may look at for one case, as of today (the shop's local date)."""
+def case_facts(*, case, today: date | None = None, loyalty=None) -> Facts:
+    """Everything the policy may look at for one case, as of today (the shop's local date).
+
+    ``loyalty``: the customer's loyalty facts as of that day when the caller already has them (the case page
+    shows them too), so they are computed once per request."""
     today = today or timezone.localdate()
     currency = case_currency(case)
-    loyalty = customer_loyalty_facts(customer=case.customer, today=today)
+    if loyalty is None or loyalty.customer_id != case.customer_id:
+        loyalty = customer_loyalty_facts(customer=case.customer, today=today)
     cost_this_year = Remedy.objects.filter(
         customer_id=case.customer_id, status=RemedyStatus.APPLIED, currency=currency, applied_at__year=today.year,
     ).aggregate(total=Sum("amount"))["total"] or ZERO

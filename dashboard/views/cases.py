@@ -80,10 +80,11 @@ def case_context(request, case: Case, **forms) -> dict:
     can_work = can_work_case(request, case)
     promises = list(case.promises.select_related("owner", "made_by").order_by("due_at", "id"))
     open_promises = [p for p in promises if p.status == PromiseStatus.OPEN]
+    loyalty = customer_loyalty_facts(customer=customer)  # once per request: the proposals below reuse it
     context = {
         "case": case,
         "customer": customer,
-        "loyalty": customer_loyalty_facts(customer=customer),
+        "loyalty": loyalty,
         "vouchers": vouchers,
         "rule_changes": rule_changes,
         "order_lines": lines,
@@ -114,7 +115,7 @@ def case_context(request, case: Case, **forms) -> dict:
                                                                       form=forms.get("attachment_form")),
     }
     context.update(proposal_parts.case_proposal_context(request, case, can_work=can_work, forms=forms,
-                                                       remedies=case_remedies))
+                                                       remedies=case_remedies, loyalty=loyalty))
     return context
 
 

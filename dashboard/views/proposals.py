@@ -73,8 +73,9 @@ def _currency_of(case: Case) -> str:
     return ""
 
 
-def case_proposal_context(request, case: Case, *, can_work: bool, forms: dict, remedies: list) -> dict:
-    proposals = list(policy_services.case_proposals(case=case)) if case.is_open else []
+def case_proposal_context(request, case: Case, *, can_work: bool, forms: dict, remedies: list,
+                          loyalty=None) -> dict:
+    proposals = list(policy_services.case_proposals(case=case, loyalty=loyalty)) if case.is_open else []
     decided = {remedy.proposal_key for remedy in remedies}
     return {  # a proposal already in the ledger is shown once, as a remedy above, not again as a proposal
         "proposals": [(proposal, None) for proposal in proposals
