@@ -59,6 +59,13 @@ class DefaultBudget(models.TextChoices):
     QUALITY = "quality", _("Quality (shop's own mistakes)")
 
 
+# The defaults' names as stored (in the source language): a budget still so named is shown translated.
+DEFAULT_BUDGET_NAMES = {
+    "marketing": "Marketing", "customer_care": "Customer care", "logistics": "Logistics",
+    "quality": "Quality (shop's own mistakes)",
+}
+
+
 class BudgetPeriod(models.TextChoices):
     MONTH = "month", _("Month")
     QUARTER = "quarter", _("Quarter")
@@ -102,7 +109,7 @@ class Budget(models.Model):
         """The default budgets' names in the reader's language; a shop's own names as entered."""
         from django.utils.translation import gettext
 
-        if self.slug in DefaultBudget.values and self.name == DefaultBudget(self.slug).label:
+        if self.slug in DEFAULT_BUDGET_NAMES and self.name == DEFAULT_BUDGET_NAMES[self.slug]:
             return gettext(str(DefaultBudget(self.slug).label))
         return self.name
 

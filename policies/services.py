@@ -37,7 +37,16 @@ from vouchers.services import voucher_extend, voucher_issue
 
 from . import engine
 from .engine import PolicyError, Proposal
-from .models import Budget, BudgetChange, BudgetPeriod, DefaultBudget, PolicyVersion, Remedy, RemedyKind, RemedyStatus
+from .models import (
+    Budget,
+    BudgetChange,
+    BudgetPeriod,
+    DefaultBudget,
+    PolicyVersion,
+    Remedy,
+    RemedyKind,
+    RemedyStatus,
+)
 from .selectors import (
     budget_balance,
     budget_label,

@@ -45,10 +45,6 @@ class ProposalApplySerializer(serializers.Serializer):
 class RemedyRejectSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=2000)
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["budget"].choices = budget_choices()
-
 
 class OverrideSerializer(serializers.Serializer):
     """A manager decides beyond the policy, always with a reason."""
