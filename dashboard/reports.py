@@ -18,7 +18,8 @@ from django.utils.translation import gettext
 
 from cases.models import CaseCategory
 from customers.selectors import SPENDING_ORDER_STATUSES
-from policies.models import Budget, Remedy, RemedyKind, RemedyStatus
+from policies.models import Remedy, RemedyKind, RemedyStatus
+from policies.selectors import budget_label
 
 RETENTION_WINDOWS_DAYS = (90, 180)
 NO_COURIER = "—"
@@ -77,7 +78,6 @@ def cost_by(dimension: str, period: ReportPeriod) -> list[dict]:
         .order_by("group", "currency", "budget")
     )
     labels = DIMENSIONS[dimension][1]
-    budgets = dict(Budget.choices)
     result = []
     for row in rows:
         group = row["group"]
@@ -94,7 +94,7 @@ def cost_by(dimension: str, period: ReportPeriod) -> list[dict]:
             "label": label,
             "currency": row["currency"],
             "budget": row["budget"],
-            "budget_label": gettext(str(budgets.get(row["budget"], row["budget"]))),
+            "budget_label": budget_label(row["budget"]),
             "count": row["count"],
             "cost": row["cost"],
         })

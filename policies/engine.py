@@ -177,7 +177,9 @@ MANAGER_OVERRIDE = "manager_override"
 RULE_KINDS = (EXTEND_VOUCHER, DISCOUNT, REFUND, REPLACEMENT, ABSORB_COST, CORRECT_COD, FREE_ITEM, CALLBACK)
 ALL_KINDS = RULE_KINDS + (MANAGER_OVERRIDE,)
 DIVISIBLE_KINDS = frozenset({DISCOUNT, REFUND, ABSORB_COST})
-BUDGETS = ("marketing", "customer_care", "logistics", "quality")
+BUDGETS = ("marketing", "customer_care", "logistics", "quality")  # the defaults; a shop adds its own (policies.Budget)
+BUDGET_SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,15}$")
+ANY_BUDGET = None  # budgets=ANY_BUDGET: any slug-shaped budget (the caller checks the slugs itself)
 
 KIND_PARAMETERS = {
     EXTEND_VOUCHER: {"days"},
@@ -626,7 +628,7 @@ class Policy:
     document: dict = field(repr=False, compare=False, default_factory=dict)
 
 
-def _rule_issues_and_compile(raw, index, issues, seen_ids) -> Rule | None:
+def _rule_issues_and_compile(raw, index, issues, seen_ids, budgets=BUDGETS) -> Rule | None:
     path = f"rules[{index}]"
     if not isinstance(raw, Mapping):
         issues.append(PolicyIssue(None, path, "a rule is a mapping with id, when and remedy"))
@@ -668,8 +670,11 @@ def _rule_issues_and_compile(raw, index, issues, seen_ids) -> Rule | None:
             issues.append(PolicyIssue(rule_id, "remedy.kind", f"unknown remedy kind {kind!r}; use {', '.join(RULE_KINDS)}"))
             kind = None
         budget = remedy.get("budget", "customer_care")
-        if budget not in BUDGETS:
-            issues.append(PolicyIssue(rule_id, "remedy.budget", f"unknown budget {budget!r}; use {', '.join(BUDGETS)}"))
+        if not isinstance(budget, str) or not BUDGET_SLUG_RE.match(budget):
+            issues.append(PolicyIssue(rule_id, "remedy.budget", f"{budget!r} is not a budget's slug"))
+        elif budgets is not None and budget not in budgets:
+            known = ", ".join(sorted(budgets))
+            issues.append(PolicyIssue(rule_id, "remedy.budget", f"unknown budget {budget!r}; use {known}"))
         raw_parameters = remedy.get("parameters", {}) or {}
         if not isinstance(raw_parameters, Mapping):
             issues.append(PolicyIssue(rule_id, "remedy.parameters", "parameters is a mapping"))
@@ -764,7 +769,7 @@ def _parse_approval(raw, issues):
     return thresholds, unlisted
 
 
-def _compile(document) -> tuple[Policy | None, list[PolicyIssue]]:
+def _compile(document, budgets=BUDGETS) -> tuple[Policy | None, list[PolicyIssue]]:
     issues: list[PolicyIssue] = []
     if not isinstance(document, Mapping):
         return None, [PolicyIssue(None, "document", "a policy is a mapping with rules")]
@@ -776,7 +781,7 @@ def _compile(document) -> tuple[Policy | None, list[PolicyIssue]]:
         issues.append(PolicyIssue(None, "rules", "a policy needs a list of rules"))
         raw_rules = []
     seen: set = set()
-    rules = [_rule_issues_and_compile(raw, index, issues, seen) for index, raw in enumerate(raw_rules)]
+    rules = [_rule_issues_and_compile(raw, index, issues, seen, budgets) for index, raw in enumerate(raw_rules)]
     thresholds, unlisted = _parse_approval(document.get("approval"), issues)
     limits = _parse_limits(document.get("limits"), None, "limits", issues)
     if issues:
@@ -796,14 +801,18 @@ def _compile(document) -> tuple[Policy | None, list[PolicyIssue]]:
     return Policy(ordered, thresholds, unlisted, limits, dict(document)), []
 
 
-def validate_policy(document) -> list[PolicyIssue]:
-    """Every problem in the document (empty when it is valid); each names the rule id, the field and the reason."""
-    return _compile(document)[1]
+def validate_policy(document, *, budgets=BUDGETS) -> list[PolicyIssue]:
+    """Every problem in the document (empty when it is valid); each names the rule id, the field and the reason.
+
+    ``budgets``: the budget slugs rules may book to (the shop's, from policies.Budget; the four defaults when not
+    given); ``ANY_BUDGET`` (None) accepts any slug-shaped budget."""
+    return _compile(document, budgets)[1]
 
 
-def compile_policy(document) -> Policy:
-    """Validate and compile a document once, for many evaluations. Raises PolicyError."""
-    policy, issues = _compile(document)
+def compile_policy(document, *, budgets=BUDGETS) -> Policy:
+    """Validate and compile a document once, for many evaluations. Raises PolicyError. ``budgets``: as in
+    validate_policy."""
+    policy, issues = _compile(document, budgets)
     if issues:
         raise PolicyError(issues)
     return policy

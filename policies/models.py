@@ -50,11 +50,91 @@ class RemedyStatus(models.TextChoices):
     REJECTED = "rejected", _("Rejected")
 
 
-class Budget(models.TextChoices):
+class DefaultBudget(models.TextChoices):
+    """The four budgets every shop starts with (the data migration creates them as Budget rows)."""
+
     MARKETING = "marketing", _("Marketing")
     CUSTOMER_CARE = "customer_care", _("Customer care")
     LOGISTICS = "logistics", _("Logistics")
     QUALITY = "quality", _("Quality (shop's own mistakes)")
+
+
+# The defaults' names as stored (in the source language): a budget still so named is shown translated.
+DEFAULT_BUDGET_NAMES = {
+    "marketing": "Marketing", "customer_care": "Customer care", "logistics": "Logistics",
+    "quality": "Quality (shop's own mistakes)",
+}
+
+
+class BudgetPeriod(models.TextChoices):
+    MONTH = "month", _("Month")
+    QUARTER = "quarter", _("Quarter")
+
+
+class Budget(models.Model):
+    """Money a shop sets aside for remedies, per month or quarter. Policy rules book to it by its slug.
+
+    No amount means no limit: the four default budgets start that way until a manager sets one. A remedy is
+    counted in the budget's currency only (no exchange rates): see policies.selectors.budget_balance."""
+
+    # The default slugs, so ``Budget.CUSTOMER_CARE`` reads as it did when budgets were four labels.
+    MARKETING, CUSTOMER_CARE, LOGISTICS, QUALITY = DefaultBudget.values
+
+    slug = models.SlugField(max_length=16, unique=True, help_text="What policy rules write after budget:")
+    name = models.CharField(max_length=80)
+    currency = CurrencyField()
+    period = models.CharField(max_length=8, choices=BudgetPeriod.choices, default=BudgetPeriod.MONTH)
+    amount = MoneyField(null=True, blank=True, help_text="Per period; empty: no limit.")
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="budgets_owned"
+    )
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["slug"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(amount__isnull=True) | models.Q(amount__gte=0),
+                                   name="budget_amount_not_negative"),
+            models.CheckConstraint(condition=models.Q(period__in=BudgetPeriod.values), name="budget_period_known"),
+            models.CheckConstraint(condition=~models.Q(name=""), name="budget_has_name"),
+            currency_check("currency", "budget_currency_iso"),
+        ]
+
+    def __str__(self):
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        """The default budgets' names in the reader's language; a shop's own names as entered."""
+        from django.utils.translation import gettext
+
+        if self.slug in DEFAULT_BUDGET_NAMES and self.name == DEFAULT_BUDGET_NAMES[self.slug]:
+            return gettext(str(DefaultBudget(self.slug).label))
+        return self.name
+
+    @property
+    def is_limited(self) -> bool:
+        return self.amount is not None
+
+
+class BudgetChange(models.Model):
+    """Who changed a budget, when, and what it was before and after (written by policies.services only)."""
+
+    budget = models.ForeignKey(Budget, on_delete=models.PROTECT, related_name="changes")
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    changed_at = models.DateTimeField(default=timezone.now)
+    before = models.JSONField(default=dict, blank=True, help_text="Empty when the budget was created.")
+    after = models.JSONField(default=dict)
+    note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-changed_at", "-id"]
+
+    def __str__(self):
+        return f"{self.budget.slug} changed at {self.changed_at:%Y-%m-%d %H:%M}"
 
 
 class Remedy(models.Model):
@@ -66,7 +146,9 @@ class Remedy(models.Model):
     parameters = models.JSONField(default=dict, blank=True)
     amount = MoneyField(default=0)
     currency = CurrencyField()
-    budget = models.CharField(max_length=16, choices=Budget.choices, default=Budget.CUSTOMER_CARE)
+    budget = models.CharField(
+        max_length=16, default=DefaultBudget.CUSTOMER_CARE, help_text="The slug of the Budget it is booked to."
+    )
     recoverable_from = models.ForeignKey(
         "orders.Courier", null=True, blank=True, on_delete=models.PROTECT, related_name="recoverable_remedies"
     )

@@ -90,11 +90,11 @@ def _fact(code: str, values: dict, currency: str) -> str:
 
 
 def _remedy(data: dict) -> str:
-    from policies.models import Budget
+    from policies.selectors import budget_label
 
     kind, parameters, currency = data.get("kind"), data.get("parameters") or {}, data.get("currency") or ""
     money = _money(data.get("amount"), currency)
-    budget = _label(Budget, data.get("budget"))
+    budget = budget_label(data.get("budget"))
     courier = data.get("courier")
     if kind == "extend_voucher":
         days = parameters.get("days") or 0
@@ -142,13 +142,14 @@ def _remedy(data: dict) -> str:
 def rationale_render(data: dict | None, fallback: str = "") -> str:
     """The rationale in the active language; the stored text when there is no data (e.g. a manager's override)."""
     if data and data.get("override"):
-        from policies.models import Budget, RemedyKind
+        from policies.models import RemedyKind
+        from policies.selectors import budget_label
 
         text = _("manager override by %(by)s: %(reason)s") % {"by": data.get("by", ""), "reason": data.get("reason", "")}
         if data.get("amount"):
             text += " (" + _("%(kind)s, %(amount)s, booked to the budget “%(budget)s”") % {
                 "kind": _label(RemedyKind, data.get("kind")), "amount": _money(data["amount"], data.get("currency")),
-                "budget": _label(Budget, data.get("budget"))} + ")"
+                "budget": budget_label(data.get("budget"))} + ")"
         return text
     if not data or "rule" not in data:
         return fallback
@@ -157,6 +158,32 @@ def rationale_render(data: dict | None, fallback: str = "") -> str:
     phrases.append(_("rule %(rule)s: %(remedy)s") % {"rule": data["rule"], "remedy": _remedy(data)})
     if data.get("note"):
         phrases.append(_(data["note"]))  # the shipped policy's notes are in the catalogue; others stay as written
-    if data.get("needs_approval"):
+    hold = data.get("budget_hold")
+    if hold:
+        phrases.append(_budget_hold(hold) + ": " + _("needs a manager's approval"))
+    elif data.get("needs_approval"):
         phrases.append(_("needs a manager's approval"))
     return "; ".join(phrases)
+
+
+def _budget_hold(hold: dict) -> str:
+    """Why a remedy waits for its budget (policies.services.remedy_budget_check), in the reader's language."""
+    from policies.selectors import budget_label
+
+    name = budget_label(hold.get("budget"))
+    reason = hold.get("reason")
+    if reason == "over_budget":
+        currency = hold.get("budget_currency")
+        values = {"budget": name, "remaining": _money(hold.get("remaining"), currency),
+                  "amount": _money(hold.get("amount"), currency)}
+        if hold.get("period") == "quarter":
+            return _("it would take the budget “%(budget)s” over its amount (%(remaining)s left of %(amount)s "
+                     "this quarter)") % values
+        return _("it would take the budget “%(budget)s” over its amount (%(remaining)s left of %(amount)s "
+                 "this month)") % values
+    if reason == "other_currency":
+        return _("the budget “%(budget)s” is kept in %(currency)s, so this remedy cannot be counted against it") % {
+            "budget": name, "currency": hold.get("budget_currency")}
+    if reason == "inactive":
+        return _("the budget “%(budget)s” is closed") % {"budget": name}
+    return _("there is no budget “%(budget)s”") % {"budget": name}

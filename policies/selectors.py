@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import date
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
 from decimal import Decimal
+from time import monotonic
 
 from django.conf import settings
-from django.db.models import QuerySet, Sum
+from django.db.models import Q, QuerySet, Sum
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from cases.selectors import delivery_check_latest
 from customers.selectors import customer_loyalty_facts
 from orders.services import shipment_days_late
 
-from .engine import ZERO, Facts, Policy, compile_policy
-from .models import PolicyVersion, Remedy, RemedyStatus
+from .engine import ANY_BUDGET, ZERO, Facts, Policy, compile_policy
+from .models import Budget, BudgetChange, BudgetPeriod, DefaultBudget, PolicyVersion, Remedy, RemedyStatus
 
 DEFAULT_CURRENCY = getattr(settings, "CASEAPP_DEFAULT_CURRENCY", "EUR")
 
@@ -98,7 +101,8 @@ def policy_compiled(version: PolicyVersion) -> Policy:
     key = (version.pk, version.number)
     policy = _COMPILED.get(key)
     if policy is None:
-        policy = _COMPILED[key] = compile_policy(version.document)
+        # A stored version was checked against the shop's budgets when it was created (policies.services).
+        policy = _COMPILED[key] = compile_policy(version.document, budgets=ANY_BUDGET)
     return policy
 
 
@@ -122,3 +126,186 @@ def remedies_pending_approval() -> QuerySet[Remedy]:
     """The approvals inbox, oldest first (paginated by the caller)."""
     return (Remedy.objects.filter(status=RemedyStatus.PENDING_APPROVAL)
             .select_related("case", "customer", "proposed_by", "recoverable_from").order_by("proposed_at", "id"))
+
+
+# --- Budgets -------------------------------------------------------------------------------------------------
+#
+# A remedy counts against the budget its rule books to (Remedy.budget is the budget's slug), in the budget's
+# current period (a calendar month or quarter in the shop's time zone): applied remedies are *spent* (by the time
+# they were applied), remedies waiting for a manager are *committed*, rejected ones count for nothing. There are no
+# exchange rates: only remedies in the budget's own currency count against its amount; the others are shown apart
+# (``other_currencies``), and policies.services sends such a remedy to a manager when the budget has an amount.
+
+
+@dataclass(frozen=True)
+class BudgetPeriodSpan:
+    start: date  # first day
+    end: date  # first day of the next period (exclusive)
+
+    def bounds(self) -> tuple[datetime, datetime]:
+        """The period as aware datetimes at local midnight (the shop's time zone)."""
+        zone = timezone.get_current_timezone()
+        return (datetime.combine(self.start, time.min, tzinfo=zone), datetime.combine(self.end, time.min, tzinfo=zone))
+
+    def contains(self, day: date) -> bool:
+        return self.start <= day < self.end
+
+
+def budget_period(period: str, *, at: date) -> BudgetPeriodSpan:
+    """The calendar month or quarter that contains the day ``at``."""
+    first_month = at.month if period == BudgetPeriod.MONTH else 3 * ((at.month - 1) // 3) + 1
+    start = date(at.year, first_month, 1)
+    months = 1 if period == BudgetPeriod.MONTH else 3
+    year, month = divmod(start.month - 1 + months, 12)
+    return BudgetPeriodSpan(start, date(start.year + year, month + 1, 1))
+
+
+@dataclass(frozen=True)
+class BudgetBalance:
+    budget: Budget
+    period: BudgetPeriodSpan
+    currency: str
+    amount: Decimal | None  # None: no limit
+    spent: Decimal
+    committed: Decimal
+    other_currencies: dict = field(default_factory=dict)  # currency -> {"spent": Decimal, "committed": Decimal}
+
+    @property
+    def remaining(self) -> Decimal | None:
+        """What is left of the amount after what is spent and committed (negative when a manager went over)."""
+        return None if self.amount is None else self.amount - self.spent - self.committed
+
+    def leaves(self, cost: Decimal) -> Decimal | None:
+        """What a further remedy of ``cost`` (in the budget's currency) would leave; None without a limit."""
+        return None if self.amount is None else self.remaining - cost
+
+    def as_dict(self) -> dict:
+        money = lambda value: None if value is None else str(value)  # noqa: E731
+        return {
+            "slug": self.budget.slug, "name": self.budget.display_name, "currency": self.currency,
+            "period": self.budget.period, "period_start": self.period.start.isoformat(),
+            "period_end": self.period.end.isoformat(), "amount": money(self.amount), "spent": money(self.spent),
+            "committed": money(self.committed), "remaining": money(self.remaining),
+            "other_currencies": {currency: {key: money(value) for key, value in sums.items()}
+                                 for currency, sums in sorted(self.other_currencies.items())},
+        }
+
+
+COMMITTED_STATUSES = (RemedyStatus.PENDING_APPROVAL, RemedyStatus.APPROVED)
+
+
+def _period_sums(budgets, *, at: date):
+    """{(slug, currency): {"spent": x, "committed": y}} for each budget's period containing ``at``; two queries."""
+    today = timezone.localdate()
+    sums: dict = {}
+    spent_q, committed_q = Q(pk__in=[]), Q(pk__in=[])
+    for budget in budgets:
+        span = budget_period(budget.period, at=at)
+        start, end = span.bounds()
+        spent_q |= Q(budget=budget.slug, applied_at__gte=start, applied_at__lt=end)
+        # A remedy still waiting will be spent in the current period when approved: it is committed there
+        # whenever it was proposed; in a past period, only what was proposed in it (and still waits).
+        waiting = Q(budget=budget.slug, proposed_at__lt=end)
+        if not span.contains(today):
+            waiting &= Q(proposed_at__gte=start)
+        committed_q |= waiting
+    for label, query, statuses in (("spent", spent_q, (RemedyStatus.APPLIED,)),
+                                   ("committed", committed_q, COMMITTED_STATUSES)):
+        rows = (Remedy.objects.filter(query, status__in=statuses).values("budget", "currency")
+                .annotate(total=Sum("amount")).order_by())
+        for row in rows:
+            entry = sums.setdefault((row["budget"], row["currency"]), {"spent": ZERO, "committed": ZERO})
+            entry[label] = row["total"] or ZERO
+    return sums
+
+
+def _balance(budget: Budget, sums: dict, at: date) -> BudgetBalance:
+    own = sums.get((budget.slug, budget.currency), {"spent": ZERO, "committed": ZERO})
+    others = {currency: values for (slug, currency), values in sums.items()
+              if slug == budget.slug and currency != budget.currency}
+    return BudgetBalance(budget=budget, period=budget_period(budget.period, at=at), currency=budget.currency,
+                         amount=budget.amount, spent=own["spent"], committed=own["committed"],
+                         other_currencies=others)
+
+
+def budget_balance(budget: Budget, *, at: date | None = None) -> BudgetBalance:
+    """Spent, committed and remaining of one budget in its period containing ``at`` (default: today)."""
+    at = at or timezone.localdate()
+    return _balance(budget, _period_sums([budget], at=at), at)
+
+
+def budget_balances(*, at: date | None = None, slugs=None, active_only: bool = False) -> dict[str, BudgetBalance]:
+    """The balance of every budget (or those with these slugs), by slug, in three queries whatever their number."""
+    at = at or timezone.localdate()
+    budgets = Budget.objects.select_related("owner").order_by("slug")
+    if slugs is not None:
+        budgets = budgets.filter(slug__in=list(slugs))
+    if active_only:
+        budgets = budgets.filter(is_active=True)
+    budgets = list(budgets)
+    _names_remember(budgets, complete=slugs is None and not active_only)
+    if not budgets:
+        return {}
+    sums = _period_sums(budgets, at=at)
+    return {budget.slug: _balance(budget, sums, at) for budget in budgets}
+
+
+def budgets_all() -> QuerySet[Budget]:
+    return Budget.objects.select_related("owner").order_by("-is_active", "slug")
+
+
+def budget_changes(*, budget: Budget) -> QuerySet[BudgetChange]:
+    return budget.changes.select_related("changed_by").order_by("-changed_at", "-id")
+
+
+def budget_slugs() -> frozenset[str]:
+    """The slugs policy rules may book to: every budget the shop has (an inactive one too: its rules then wait),
+    and the four defaults, which are unlimited while they have no row (the data migration creates them; a test
+    database flushed between transactions has none)."""
+    return frozenset(Budget.objects.values_list("slug", flat=True)) | frozenset(DefaultBudget.values)
+
+
+def budget_choices(*, active_only: bool = True) -> list[tuple[str, str]]:
+    """(slug, name in the reader's language) for a form's select."""
+    budgets = Budget.objects.order_by("slug")
+    if active_only:
+        budgets = budgets.filter(is_active=True)
+    budgets = list(budgets)
+    _names_remember(budgets, complete=not active_only)
+    return [(budget.slug, budget.display_name) for budget in budgets]
+
+
+# Budget names by slug for rendering rationales and reports without a query per row: filled by any query that
+# reads the budgets (the case page, the approvals, the forms), forgotten when a service changes one, and at most
+# BUDGET_NAMES_SECONDS old in another process.
+BUDGET_NAMES_SECONDS = 60
+_NAMES: dict = {"at": 0.0, "names": None}
+
+
+def _names_remember(budgets, *, complete: bool = True) -> None:
+    names = {budget.slug: budget.name for budget in budgets}
+    if not complete:
+        if _NAMES["names"] is None:
+            return
+        names = _NAMES["names"] | names
+    else:
+        _NAMES["at"] = monotonic()
+    _NAMES["names"] = names
+
+
+def budget_names_forget() -> None:
+    _NAMES["names"] = None
+
+
+def budget_label(slug: str | None) -> str:
+    """A budget's name in the reader's language (the defaults translated, a shop's own as entered)."""
+    if not slug:
+        return ""
+    names = _NAMES["names"]
+    if names is None or monotonic() - _NAMES["at"] > BUDGET_NAMES_SECONDS:
+        _names_remember(list(Budget.objects.all()))
+        names = _NAMES["names"]
+    name = names.get(slug)
+    if name is None:
+        return gettext(str(DefaultBudget(slug).label)) if slug in DefaultBudget.values else slug
+    return Budget(slug=slug, name=name).display_name

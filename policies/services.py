@@ -5,6 +5,7 @@ Remedies take effect through the other apps' services (vouchers, orders, cases),
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from collections.abc import Mapping
@@ -36,8 +37,21 @@ from vouchers.services import voucher_extend, voucher_issue
 
 from . import engine
 from .engine import PolicyError, Proposal
-from .models import Budget, PolicyVersion, Remedy, RemedyKind, RemedyStatus
+from .models import (
+    Budget,
+    BudgetChange,
+    BudgetPeriod,
+    DefaultBudget,
+    PolicyVersion,
+    Remedy,
+    RemedyKind,
+    RemedyStatus,
+)
 from .selectors import (
+    budget_balance,
+    budget_label,
+    budget_names_forget,
+    budget_slugs,
     case_currency,
     case_facts,
     case_shipment,
@@ -63,7 +77,7 @@ def policy_document_parse(document) -> dict:
             document = document.decode("utf-8")
         if isinstance(document, str):
             document = engine.load_policy_text(document)
-        engine.compile_policy(document)
+        engine.compile_policy(document, budgets=budget_slugs())
     except PolicyError as exc:
         raise PolicyDocumentInvalid(exc.issues) from exc
     except UnicodeDecodeError as exc:
@@ -262,7 +276,7 @@ def remedy_apply(*, case: Case, proposal: Proposal, by=None) -> Remedy:
         except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
             raise ValidationError({"proposal": f"This is not a proposal: {exc}"}) from exc
     _check_proposal(case, proposal)
-    case = _case_locked(case, "customer", "order", "voucher", "shipment")
+    case = _case_locked(case, "customer", "order", "voucher", "shipment")  # always before the budget's lock
     if by is not None:  # the owner rule of the dashboard, for every caller (caseapp.permissions)
         permissions.require(permissions.can_work_case(by, case))
     existing = Remedy.objects.filter(proposal_key=proposal.key).first()
@@ -273,6 +287,7 @@ def remedy_apply(*, case: Case, proposal: Proposal, by=None) -> Remedy:
     current = {p.key: p for p in engine.evaluate(policy, case_facts(case=case))}.get(proposal.key)
     if current is None:
         raise ValidationError({"proposal": "The active policy no longer proposes this remedy for this case."})
+    current = remedy_budget_check(proposal=current)
     courier = Courier.objects.filter(name=current.recoverable_from).first() if current.recoverable_from else None
     remedy = Remedy(
         case=case, customer=case.customer, kind=current.kind, parameters=current.parameters, amount=current.cost,
@@ -366,8 +381,9 @@ def remedy_override(
         errors["reason"] = "A manager override always records its reason."
     if kind not in OVERRIDE_KINDS:
         errors["kind"] = f"A manager override is one of {', '.join(OVERRIDE_KINDS)}, not {kind!r}."
-    if budget not in Budget.values:
-        errors["budget"] = f"{budget!r} is not a budget ({', '.join(Budget.values)})."
+    known = budget_slugs()
+    if budget not in known:
+        errors["budget"] = f"{budget!r} is not a budget ({', '.join(sorted(known))})."
     try:
         money = to_money(amount)
         if money < 0:
@@ -386,6 +402,7 @@ def remedy_override(
     if errors:
         raise ValidationError(errors)
     case = _case_locked(case, "customer")
+    _budget_locked(budget)  # an override is spent at once: the applies counting on the same money wait for it
     if key is None:
         what = json.dumps(parameters or {}, sort_keys=True, default=str)  # cancelling the order is another act
         digest = hashlib.sha256(f"{kind}|{money}|{currency}|{reason}|{by.pk}|{what}".encode()).hexdigest()[:20]
@@ -400,7 +417,7 @@ def remedy_override(
     if money:
         with translation.override(settings.LANGUAGE_CODE):
             rationale += (f" ({RemedyKind(kind).label.lower()}, {money} {currency}, "
-                          f"booked to the budget “{Budget(budget).label}”)")
+                          f"booked to the budget “{budget_label(budget)}”)")
     rationale_data = {"override": True, "by": by.get_username(), "reason": reason, "kind": kind,
                       "amount": str(money) if money else None, "currency": currency, "budget": budget}
     now = timezone.now()
@@ -424,6 +441,178 @@ def remedy_override(
     _timeline(remedy, CaseEventKind.REMEDY_APPLIED, by, rationale)
     case_status_follow(case=case, act=ACT_WORKED, by=by)
     return remedy
+
+
+# --- Budgets ---------------------------------------------------------------------------------------------
+
+
+def _budget_locked(slug: str) -> Budget | None:
+    """The budget row, locked until the transaction ends: remedies booked to it are decided one at a time, so two
+    applies cannot both fit the last of its money. Taken after the case's lock (always in that order)."""
+    return Budget.objects.select_for_update(of=("self",)).filter(slug=slug).first()
+
+
+def remedy_budget_check(*, proposal: Proposal) -> Proposal:
+    """The proposal as it goes into the ledger: unchanged when it fits its budget, else waiting for a manager
+    whatever its size, with the rationale (text and data) saying why. Locks the budget (see _budget_locked).
+
+    It waits when it would take the budget over its amount in the current period (remaining = amount - spent -
+    committed), when the budget is closed or unknown, or when it is in another currency than a budget that has an
+    amount (caseapp keeps no exchange rates, so it cannot be counted against it)."""
+    if proposal.cost <= 0 or proposal.already_decided:
+        return proposal
+    budget = _budget_locked(proposal.budget)
+    hold = None
+    if budget is None:
+        if proposal.budget not in DefaultBudget.values:  # a default without its row has no limit
+            hold = {"reason": "unknown", "budget": proposal.budget}
+    elif not budget.is_active:
+        hold = {"reason": "inactive", "budget": budget.slug}
+    elif budget.amount is not None:
+        if budget.currency != proposal.currency:
+            hold = {"reason": "other_currency", "budget": budget.slug, "budget_currency": budget.currency}
+        else:
+            balance = budget_balance(budget)
+            if proposal.cost > balance.remaining:
+                hold = {"reason": "over_budget", "budget": budget.slug, "amount": str(budget.amount),
+                        "remaining": str(balance.remaining), "budget_currency": budget.currency,
+                        "period": budget.period}
+    if hold is None:
+        return proposal
+    with translation.override(settings.LANGUAGE_CODE):
+        why = _budget_hold_text(hold)
+    rationale = proposal.rationale or ""
+    if proposal.needs_approval and rationale.endswith("needs a manager's approval"):
+        rationale = rationale[: -len("needs a manager's approval")] + why + ": needs a manager's approval"
+    else:
+        rationale = "; ".join(part for part in (rationale, why + ": needs a manager's approval") if part)
+    explanation = dict(proposal.explanation or {}, needs_approval=True, budget_hold=hold)
+    return dataclasses.replace(proposal, needs_approval=True, rationale=rationale, explanation=explanation)
+
+
+def _budget_hold_text(hold: dict) -> str:
+    """Why a remedy waits for its budget, in plain words (the stored rationale; policies.rationale translates)."""
+    name = budget_label(hold["budget"])
+    if hold["reason"] == "over_budget":
+        period = "this month" if hold.get("period") == BudgetPeriod.MONTH else "this quarter"
+        return (f"it would take the budget “{name}” over its amount ({hold['remaining']} {hold['budget_currency']} "
+                f"left of {hold['amount']} {hold['budget_currency']} {period})")
+    if hold["reason"] == "other_currency":
+        return f"the budget “{name}” is kept in {hold['budget_currency']}, so this remedy cannot be counted against it"
+    if hold["reason"] == "inactive":
+        return f"the budget “{name}” is closed"
+    return f"there is no budget “{name}”"
+
+
+BUDGET_FIELDS = ("name", "currency", "period", "amount", "owner", "is_active")
+
+
+def _budget_snapshot(budget: Budget) -> dict:
+    return {"name": budget.name, "currency": budget.currency, "period": budget.period,
+            "amount": None if budget.amount is None else str(budget.amount), "owner": budget.owner_id,
+            "owner_name": budget.owner.get_username() if budget.owner_id else "", "is_active": budget.is_active}
+
+
+def _budget_clean(values: dict) -> dict:
+    """Validate the fields given; raises ValidationError with every field's error and writes nothing."""
+    errors, cleaned = {}, {}
+    if "name" in values:
+        name = (values["name"] or "").strip()
+        if not name:
+            errors["name"] = "A budget needs a name."
+        elif len(name) > 80:
+            errors["name"] = "A budget's name is at most 80 characters."
+        cleaned["name"] = name
+    if "currency" in values:
+        currency = (values["currency"] or "").strip().upper()
+        try:
+            validate_currency(currency)
+        except ValidationError as exc:
+            errors["currency"] = exc.messages[0]
+        cleaned["currency"] = currency
+    if "period" in values:
+        if values["period"] not in BudgetPeriod.values:
+            errors["period"] = f"A budget's period is a month or a quarter, not {values['period']!r}."
+        cleaned["period"] = values["period"]
+    if "amount" in values:
+        amount = values["amount"]
+        if amount is None or (isinstance(amount, str) and not amount.strip()):
+            cleaned["amount"] = None
+        else:
+            try:
+                money = to_money(amount)
+            except ValidationError as exc:
+                errors["amount"] = exc.messages[0]
+            else:
+                if money < 0:
+                    errors["amount"] = "A budget cannot be negative."
+                cleaned["amount"] = money
+    if "owner" in values:
+        owner = values["owner"]
+        if owner is not None and not is_manager(owner):
+            errors["owner"] = "A budget is owned by a manager."
+        cleaned["owner"] = owner
+    if "is_active" in values:
+        cleaned["is_active"] = bool(values["is_active"])
+    if errors:
+        raise ValidationError(errors)
+    return cleaned
+
+
+def _budget_manager_required(by) -> None:
+    if by is not None and not is_manager(by):
+        raise PermissionDenied("Only a manager creates or changes budgets.")
+
+
+@transaction.atomic
+def budget_create(*, slug: str, name: str, currency: str, period: str = BudgetPeriod.MONTH, amount=None,
+                  owner=None, is_active: bool = True, note: str = "", by) -> Budget:
+    """A new budget policy rules may book to (``budget: <slug>``); recorded in its history."""
+    _budget_manager_required(by)
+    errors = {}
+    slug = (slug or "").strip()
+    if not engine.BUDGET_SLUG_RE.match(slug):
+        errors["slug"] = "A slug is 1 to 16 lowercase letters, digits, dashes or underscores, e.g. promotions."
+    elif Budget.objects.filter(slug=slug).exists():
+        errors["slug"] = "There is already a budget with this slug."
+    try:
+        cleaned = _budget_clean({"name": name, "currency": currency, "period": period, "amount": amount,
+                                 "owner": owner, "is_active": is_active})
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+    if errors:
+        raise ValidationError(errors)
+    try:
+        with transaction.atomic():
+            budget = Budget.objects.create(slug=slug, **cleaned)
+    except IntegrityError as exc:  # the same slug created at the same moment
+        raise ValidationError({"slug": "There is already a budget with this slug."}) from exc
+    BudgetChange.objects.create(budget=budget, changed_by=by, before={}, after=_budget_snapshot(budget),
+                                note=(note or "").strip())
+    budget_names_forget()
+    return budget
+
+
+@transaction.atomic
+def budget_update(*, budget: Budget, by, note: str = "", **changes) -> Budget:
+    """Change a budget's name, currency, period, amount (None: no limit), owner or whether it is active. The slug
+    stays (rules book to it). Records who changed what, when; a change that changes nothing records nothing."""
+    _budget_manager_required(by)
+    unknown = set(changes) - set(BUDGET_FIELDS)
+    if unknown:
+        raise ValidationError({name: "This is not a field of a budget that can be changed." for name in unknown})
+    cleaned = _budget_clean(changes)
+    budget = Budget.objects.select_for_update(of=("self",)).select_related("owner").get(pk=budget.pk)
+    before = _budget_snapshot(budget)
+    for name, value in cleaned.items():
+        setattr(budget, name, value)
+    after = _budget_snapshot(budget)
+    if after == before:
+        return budget
+    budget.save(update_fields=list(cleaned))
+    BudgetChange.objects.create(budget=budget, changed_by=by, before=before, after=after, note=(note or "").strip())
+    budget_names_forget()
+    return budget
 
 
 # Replay reads only; it lives in policies/replay.py and is offered here with the other policy actions.

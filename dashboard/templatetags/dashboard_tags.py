@@ -85,11 +85,9 @@ def remedy_kind(value):
 
 @register.filter
 def budget_label(value):
-    from django.utils.translation import gettext
+    from policies.selectors import budget_label as label
 
-    from policies.models import Budget
-
-    return gettext(str(dict(Budget.choices).get(value, value)))
+    return label(value)
 
 
 @register.filter

@@ -16,7 +16,8 @@ from caseapp.money import ISO_4217_CODES, to_money
 from cases.models import Case
 from orders.models import OrderStatus
 from policies import services as policy_services
-from policies.models import Budget, RemedyKind
+from policies.models import DefaultBudget, RemedyKind
+from policies.selectors import budget_choices
 
 from ..permissions import agent_required, check_can_work_case, manager_required
 
@@ -27,7 +28,7 @@ OVERRIDE_KINDS = (RemedyKind.MANAGER_OVERRIDE, RemedyKind.FREE_ITEM, RemedyKind.
 class OverrideForm(forms.Form):
     kind = forms.ChoiceField(label=gettext_lazy("Remedy"), initial=RemedyKind.MANAGER_OVERRIDE,
                              choices=[(k.value, k.label) for k in OVERRIDE_KINDS])
-    budget = forms.ChoiceField(label=gettext_lazy("Budget"), choices=Budget.choices, initial=Budget.CUSTOMER_CARE)
+    budget = forms.ChoiceField(label=gettext_lazy("Budget"), choices=[], initial=DefaultBudget.CUSTOMER_CARE)
     amount = forms.CharField(label=gettext_lazy("Amount"), required=False, initial="0")
     currency = forms.CharField(label=gettext_lazy("Currency"), max_length=3, required=False)
     cancel_order = forms.BooleanField(label=gettext_lazy("Cancel the order (even if non-refundable)"), required=False)
@@ -36,6 +37,7 @@ class OverrideForm(forms.Form):
 
     def __init__(self, *args, case: Case | None = None, **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["budget"].choices = budget_choices()
         if case is not None and not order_cancellable(case):
             del self.fields["cancel_order"]
 

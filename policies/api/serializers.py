@@ -1,7 +1,8 @@
 from rest_framework import serializers
 
 from caseapp.money import ISO_4217_CODES
-from policies.models import Budget, Remedy, RemedyKind
+from policies.models import DefaultBudget, Remedy, RemedyKind
+from policies.selectors import budget_choices
 from policies.services import OVERRIDE_KINDS
 
 
@@ -29,7 +30,7 @@ class ProposalSerializer(serializers.Serializer):
     parameters = serializers.JSONField()
     cost = serializers.DecimalField(max_digits=14, decimal_places=2)
     currency = serializers.CharField()
-    budget = serializers.ChoiceField(choices=Budget.choices)
+    budget = serializers.CharField(help_text="The slug of the budget it is booked to.")
     recoverable_from = serializers.CharField(allow_null=True)
     rationale = serializers.CharField()
     needs_approval = serializers.BooleanField()
@@ -50,9 +51,14 @@ class OverrideSerializer(serializers.Serializer):
 
     kind = serializers.ChoiceField(choices=[(kind.value, kind.label) for kind in OVERRIDE_KINDS],
                                    default=RemedyKind.MANAGER_OVERRIDE)
-    budget = serializers.ChoiceField(choices=Budget.choices, default=Budget.CUSTOMER_CARE)
+    budget = serializers.ChoiceField(choices=[], default=DefaultBudget.CUSTOMER_CARE,
+                                     help_text="The slug of an active budget.")
     amount = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=0, default="0.00")
     currency = serializers.ChoiceField(choices=sorted(ISO_4217_CODES), required=False,
                                        help_text="The case's currency; empty for the case's own.")
     cancel_order = serializers.BooleanField(default=False)
     reason = serializers.CharField(max_length=2000)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["budget"].choices = budget_choices()

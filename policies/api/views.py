@@ -12,7 +12,7 @@ from caseapp.api_v1 import IdCursorPagination, IdFilter, IsAgent, as_drf_error
 from caseapp.permissions import cases_visible_to, is_manager
 from cases.models import Case
 from policies import services as policy_services
-from policies.models import Budget, Remedy, RemedyKind, RemedyStatus
+from policies.models import Remedy, RemedyKind, RemedyStatus
 
 from .serializers import RemedyRejectSerializer, RemedySerializer
 
@@ -22,7 +22,7 @@ class RemedyFilter(filters.FilterSet):
     customer = IdFilter(field_name="customer_id")
     status = filters.ChoiceFilter(choices=RemedyStatus.choices)
     kind = filters.ChoiceFilter(choices=RemedyKind.choices)
-    budget = filters.ChoiceFilter(choices=Budget.choices)
+    budget = filters.CharFilter(field_name="budget", max_length=16)
 
     class Meta:
         model = Remedy
