@@ -60,9 +60,12 @@ INSTALLED_APPS = [
     "dashboard",
     "intake",
     "search",
+    "health",
 ]
 
 MIDDLEWARE = [
+    # First: a request id (X-Request-ID) on every log line of the request and of the tasks it enqueues.
+    "caseapp.logcontext.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # A logged 500 page (templates/500.html) for what slips through a view, never a traceback, even with DEBUG.
     "caseapp.middleware.ServerErrorMiddleware",
@@ -125,6 +128,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "dashboard.context_processors.roles",
+                "health.context_processors.scan_warning",
             ],
         },
     }
@@ -157,9 +161,13 @@ STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STATICFILES_DIRS = [BASE_DIR / "static"] if (BASE_DIR / "static").exists() else []
-# whitenoise serves the dashboard's CSS and htmx under gunicorn too, without a collectstatic step.
+# whitenoise serves the dashboard's CSS and htmx under gunicorn too, without a collectstatic step (the two-command
+# start and the tests); caseapp.settings_production collects them at build time into a compressed manifest instead.
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
+# Uploaded files (Django's storage API), e.g. case attachments: a named volume in docker-compose.yml.
+MEDIA_URL = "media/"
+MEDIA_ROOT = env.path("MEDIA_ROOT", default=str(VAR_DIR / "media"))
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
@@ -182,7 +190,9 @@ REDIS_URL = env.str("REDIS_URL", default="")
 BROKER_DIR = VAR_DIR / "broker"
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    # Redis hands an unacknowledged task to another worker after this many seconds (a killed worker's tasks come
+    # back then): longer than any task runs and any retry delay, or a task runs twice (README, "Scale out").
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)}
 else:
     # A real transport that needs no server: messages are files, shared by every process on the machine.
     for sub in ("in", "processed", "control"):
@@ -403,14 +413,35 @@ SPECTACULAR_SETTINGS = {
     "PREPROCESSING_HOOKS": ["caseapp.api_v1.only_v1_endpoints"],
 }
 
+# --- Logs ---------------------------------------------------------------------------------------
+# LOG_FORMAT=plain (default: one readable line) or json (one JSON object a line, python-json-logger). Both carry the
+# request id, which follows a request into the tasks it enqueues, and the case number where there is one
+# (caseapp/logcontext.py).
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain")
+if LOG_FORMAT not in ("plain", "json"):
+    raise ValueError("LOG_FORMAT: give plain or json.")
+LOG_FORMATTERS = {
+    "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s case=%(case_number)s] %(message)s"},
+    "json": {"()": "pythonjsonlogger.json.JsonFormatter",
+             "format": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s %(case_number)s "
+                       "%(process)d %(processName)s",
+             "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"}},
+}
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"permission_denied_without_traceback": {"()": "caseapp.logfilters.PermissionDeniedWithoutTraceback"}},
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {
+        "permission_denied_without_traceback": {"()": "caseapp.logfilters.PermissionDeniedWithoutTraceback"},
+        "context": {"()": "caseapp.logcontext.ContextFilter"},
+    },
+    "formatters": {LOG_FORMAT: LOG_FORMATTERS[LOG_FORMAT]},
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["context"], "formatter": LOG_FORMAT}},
     "loggers": {
         # An ordinary 403 is one line, not a traceback (caseapp/logfilters.py).
         "django.request": {"filters": ["permission_denied_without_traceback"]},
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }
+# In JSON, the worker and beat log through the same handler (Celery leaves the root logger alone); in plain, Celery
+# keeps its own familiar format.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = LOG_FORMAT != "json"

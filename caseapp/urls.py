@@ -16,6 +16,7 @@ def health(request):
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("health/", health, name="health"),
+    path("health/", include("health.urls")),  # /health/live and /health/ready
     path("favicon.ico", RedirectView.as_view(url=static("dashboard/favicon.svg"), permanent=True)),
     path("api/v1/search/", SearchApi.as_view(), name="api-search"),
     path("search/", include("search.urls")),

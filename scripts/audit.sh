@@ -12,8 +12,8 @@ if ! .venv/bin/python - requirements.lock <<'PY'
 import sys
 from importlib.metadata import distributions
 
-locked = {line.split("==")[0].lower(): line.split("==")[1].strip()
-          for line in open(sys.argv[1]) if "==" in line and not line.startswith("#")}
+locked = {line.split("==")[0].lower(): line.split("==")[1].split()[0]  # "name==1.2 \\" (hashes follow)
+          for line in open(sys.argv[1]) if "==" in line and not line.startswith(("#", " "))}
 installed = {d.metadata["Name"].lower().replace("_", "-"): d.version for d in distributions()}
 drift = sorted(name for name, version in locked.items() if installed.get(name.replace("_", "-"), version) != version)
 if drift:
@@ -23,7 +23,7 @@ then
   echo "pip-audit: could not compare requirements.lock with .venv" >&2
 fi
 
-probe_version=$(grep -i '^django==' requirements.lock | cut -d= -f3)
+probe_version=$(grep -i '^django==' requirements.lock | cut -d= -f3 | cut -d' ' -f1)
 probe="https://pypi.org/pypi/django/${probe_version}/json"
 if ! .venv/bin/python -c "import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=5)" "$probe" \
     >/dev/null 2>&1; then

@@ -259,6 +259,10 @@ EXEMPT = {
     "favicon.ico": "a permanent redirect to a static file, public by design",
     "anymail/": "ESP tracking webhooks, authenticated by the provider's secret, not by a role "
                 "(tests/notifications/test_tracking_webhook.py)",
+    "health/live": "liveness for load balancers and orchestrators: public by design, says only 'ok' "
+                   "(tests/stack/test_health.py)",
+    "health/ready": "readiness for load balancers: public by design, names what is down, never data or secrets "
+                    "(tests/stack/test_health.py)",
 }
 
 
