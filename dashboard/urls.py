@@ -30,6 +30,7 @@ urlpatterns = [
     path("policies/<int:version_pk>/activate/", managers.policy_version_activate, name="policy_activate"),
     path("policies/<int:version_pk>/replay/", managers.policy_version_replay, name="policy_replay"),
     path("reports/remedies/", reports.remedy_report, name="remedy_report"),
+    path("reports/remedies/earned.csv", reports.remedy_report_earned_csv, name="remedy_report_earned_csv"),
     path("settings/", settings.staff_settings, name="staff_settings"),
     path("reports/remedies/<str:table>.csv", reports.remedy_report_csv, name="remedy_report_csv"),
     path("imports/orders/", imports.order_import, name="order_import"),

@@ -11,9 +11,12 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from caseapp import formatting
 from caseapp.bounds import BoundedDateField
+from cases.models import CaseCategory
+from policies.models import RemedyKind
 
-from .. import charts, reports
+from .. import charts, earned, reports
 from ..permissions import manager_required
 
 TABLES = ("kind", "category", "courier", "month", "recoverable", "retention")
@@ -105,6 +108,7 @@ def remedy_report(request):
             "retention": retention_chart,
         },
         "query": request.GET.urlencode(),
+        "earned": earned_context(period),
     }
     return render(request, "dashboard/report.html", context, status=400 if form.is_bound and form.errors else 200)
 
@@ -140,4 +144,87 @@ def remedy_report_csv(request, table):
         writer.writerow([table, "currency", "budget", "remedies", "cost"])
         for row in reports.cost_by(table, period):
             writer.writerow([row["key"], row["currency"], row["budget"], row["count"], f"{row['cost']:.2f}"])
+    return response
+
+
+# --- What remedies earned back (dashboard/earned.py) ---------------------------------------------------------
+
+def _earned_label(kind: str, label: str) -> str:
+    if kind == "kind":
+        return formatting.label(RemedyKind, label)
+    if kind == "courier":
+        return label or _("no courier")
+    return label
+
+
+def _earned_windows(row) -> list[dict]:
+    windows = []
+    for window in earned.WINDOWS_DAYS:
+        data = earned.window_data(row.estimates[window])
+        status = data["status"]
+        data["status_label"] = earned.STATUS_LABELS[status]() if status in earned.STATUS_LABELS else ""
+        for name in ("revenue", "revenue_per_customer", "comparable_revenue_per_customer", "revenue_kept",
+                     "remedy_cost", "cost_per_customer_kept"):
+            data[f"{name}_text"] = earned.money_list({item["currency"]: item["amount"] for item in data[name]})
+        data["share_text"] = formatting.percent(data["share_percent"])
+        data["comparable_share_text"] = formatting.percent(data["comparable_share_percent"])
+        points = data["difference_points"]
+        data["points_text"] = "" if points is None else ("+" if points > 0 else "") + formatting.number(points)
+        data["kept_text"] = formatting.number(data["customers_kept"])
+        windows.append(data)
+    return windows
+
+
+def earned_context(period) -> dict:
+    """What the report's "What remedies earned back" section (_report_earned.html) shows."""
+    report = earned.remedies_earned(period)
+    categories = dict(CaseCategory.choices)
+
+    def rows(source, kind):
+        return [{"month": earned.month_long(row.month) if row.month else "",
+                 "category": str(categories.get(row.category, row.category)) if row.category else "",
+                 "label": _earned_label(kind, row.label), "windows": _earned_windows(row)} for row in source]
+
+    window = earned.SENTENCE_WINDOW_DAYS
+
+    def share_bars(source, label_of):
+        bars = []
+        for row in source:
+            estimate = row.estimates[window]
+            if estimate.is_known:
+                label = label_of(row)
+                bars += [(f"{label} · {_('remedy')}", estimate.share),
+                         (f"{label} · {_('comparable')}", estimate.comparable_share)]
+        return bars
+
+    title = _("Came back within %(days)s days (%%)") % {"days": window}
+    return {
+        "sentence": earned.sentence(report),
+        "cohorts": rows(report.cohorts, "cohort"),
+        "by_month": rows(report.by_month, "month"),
+        "by_kind": rows(report.by_kind, "kind"),
+        "by_courier": rows(report.by_courier, "courier"),
+        "charts": [
+            charts.bar_chart(title=f"{title}: {_('per month')}", unit="%", chart_id="earned-month",
+                             rows=share_bars(report.by_month, lambda row: earned.month_long(row.month))),
+            charts.bar_chart(title=f"{title}: {_('per remedy kind')}", unit="%", chart_id="earned-kind",
+                             rows=share_bars(report.by_kind, lambda row: _earned_label("kind", row.label))),
+        ],
+    }
+
+
+@manager_required
+def remedy_report_earned_csv(request):
+    form = PeriodForm(request.GET or None)
+    if form.is_bound and not form.is_valid():
+        errors = " ".join(error for errors in form.errors.values() for error in errors)
+        return HttpResponseBadRequest(errors, content_type="text/plain; charset=utf-8")
+    period = form.period()
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = (
+        f'attachment; filename="remedies-earned-{period.date_from:%Y%m%d}-{period.date_to:%Y%m%d}.csv"'
+    )
+    writer = csv.writer(response)
+    writer.writerow(earned.CSV_HEADER)
+    writer.writerows(earned.csv_rows(earned.remedies_earned(period)))
     return response

@@ -221,6 +221,7 @@ ENDPOINTS: dict[str, Endpoint] = {
     "dashboard.views.reports.remedy_report": Endpoint("page", (Op("GET", manager, PAGE_OK),)),
     "dashboard.views.reports.remedy_report_csv": Endpoint("page", (Op(
         "GET", manager, PAGE_OK, kwargs=lambda w, s: {"table": "kind"}),)),
+    "dashboard.views.reports.remedy_report_earned_csv": Endpoint("page", (Op("GET", manager, PAGE_OK),)),
     # The JSON API
     "cases.api.views.CaseListCreateApi": Endpoint("api", (
         Op("GET", agent, PAGE_OK),
