@@ -113,19 +113,27 @@ def remedy_report(request):
     return render(request, "dashboard/report.html", context, status=400 if form.is_bound and form.errors else 200)
 
 
+def _csv_download(request, name: str):
+    """The period from the query and a CSV response named after it, or a plain 400 naming what is wrong."""
+    form = PeriodForm(request.GET or None)
+    if form.is_bound and not form.is_valid():
+        errors = " ".join(error for errors in form.errors.values() for error in errors)
+        return None, HttpResponseBadRequest(errors, content_type="text/plain; charset=utf-8")
+    period = form.period()
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = (
+        f'attachment; filename="remedies-{name}-{period.date_from:%Y%m%d}-{period.date_to:%Y%m%d}.csv"'
+    )
+    return period, response
+
+
 @manager_required
 def remedy_report_csv(request, table):
     if table not in TABLES:
         raise Http404("No such table.")
-    form = PeriodForm(request.GET or None)
-    if form.is_bound and not form.is_valid():
-        errors = " ".join(error for errors in form.errors.values() for error in errors)
-        return HttpResponseBadRequest(errors, content_type="text/plain; charset=utf-8")
-    period = form.period()
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = (
-        f'attachment; filename="remedies-{table}-{period.date_from:%Y%m%d}-{period.date_to:%Y%m%d}.csv"'
-    )
+    period, response = _csv_download(request, table)
+    if period is None:
+        return response
     writer = csv.writer(response)
     if table == "retention":
         writer.writerow(["group", "customers", "eligible_90", "returned_90", "share_90_percent", "eligible_180",
@@ -215,15 +223,9 @@ def earned_context(period) -> dict:
 
 @manager_required
 def remedy_report_earned_csv(request):
-    form = PeriodForm(request.GET or None)
-    if form.is_bound and not form.is_valid():
-        errors = " ".join(error for errors in form.errors.values() for error in errors)
-        return HttpResponseBadRequest(errors, content_type="text/plain; charset=utf-8")
-    period = form.period()
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = (
-        f'attachment; filename="remedies-earned-{period.date_from:%Y%m%d}-{period.date_to:%Y%m%d}.csv"'
-    )
+    period, response = _csv_download(request, "earned")
+    if period is None:
+        return response
     writer = csv.writer(response)
     writer.writerow(earned.CSV_HEADER)
     writer.writerows(earned.csv_rows(earned.remedies_earned(period)))
