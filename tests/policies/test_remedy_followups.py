@@ -280,7 +280,7 @@ def test_the_voucher_replacement_and_credit_emails_in_four_languages(policy, age
     rendered = message_render(template=REMEDY_NOTICE, context=replacement_message.context, language=language,
                               time_zone="UTC")
     assert replacement.parameters["tracking_number"] in rendered.text and order.number in rendered.subject
-    greeting = {"en": "Dear", "ro": "Stimat", "ru": "Уважаем", "it": "Gentile"}[language]
+    greeting = {"en": "Dear", "ro": "Dragă", "ru": "Уважаем", "it": "Gentile"}[language]
     assert rendered.text.startswith(greeting)
 
 
