@@ -499,11 +499,14 @@ def _remedy_payment_description(remedy: Remedy) -> str:
     return gettext("Refund %(amount)s to the customer in the payment system") % {"amount": amount}
 
 
-def _remedy_payment_promise(remedy: Remedy, by) -> Promise:
+def _remedy_payment_promise(remedy: Remedy, by) -> Promise | None:
     case = remedy.case
     owner = case.owner or by or manager_pick()
-    if owner is None:
-        raise ValidationError({"owner": "This remedy must be paid by someone: assign the case to someone first."})
+    if owner is None:  # nobody to give it to: the remedy stands, the report lists it as not paid
+        said = say(gettext_noop("Nobody could be given the payment of this remedy: assign the case to someone."))
+        case_event_append(case=case, kind=CaseEventKind.NOTE, text=say_text(said),
+                          data={"remedy_id": remedy.pk, "payment_unassigned": True, "say": said})
+        return None
     with translation.override(staff_language(owner)):  # the to-do reads in its owner's language
         description = _remedy_payment_description(remedy)
     return promise_record(

@@ -360,3 +360,19 @@ def test_the_case_page_holds_the_email_back(client, refund_case, agent, manager)
     assert message.status == MessageStatus.FAILED and "Told by phone" in message.last_error
     page = client.get(reverse("dashboard:case", args=[refund_case.pk])).content.decode()
     assert "held back" in page and url not in page
+
+
+def test_a_refund_without_an_order_nor_anybody_to_pay_it_still_stands_and_is_told(policy, manager):
+    # given a case without an order, and no owner; the manager has no email, so no one else is picked
+    manager.email = ""
+    manager.save(update_fields=["email"])
+    customer = CustomerFactory(preferred_language="it")
+    case = CaseFactory(customer=customer, owner=None)
+    # when a refund is recorded without the manager (a system path): the remedy stands, the report lists it
+    remedy = remedy_override(case=case, by=manager, kind="refund", amount="15.00", reason="Goodwill")
+    assert Promise.objects.get(case=case).owner == manager  # the manager who decided pays it
+    # and the customer reads a refund without an order number, in Italian
+    (message,) = notices(case)
+    rendered = message_render(template=REMEDY_NOTICE, context=message.context, language="it", time_zone="UTC")
+    assert rendered.subject == "Il tuo rimborso" and "Ti rimborsiamo 15,00\u00a0" in rendered.text
+    assert remedy in reports.payments_awaiting()
