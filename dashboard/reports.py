@@ -19,7 +19,7 @@ from django.utils.translation import gettext
 from cases.models import CaseCategory
 from customers.selectors import SPENDING_ORDER_STATUSES
 from policies.models import Remedy, RemedyKind, RemedyStatus
-from policies.selectors import budget_label
+from policies.selectors import budget_label, remedies_awaiting_payment, remedy_ledger_totals
 
 RETENTION_WINDOWS_DAYS = (90, 180)
 NO_COURIER = "—"
@@ -224,3 +224,15 @@ def totals_by_currency(rows: list[dict]) -> dict[str, Decimal]:
     for row in rows:
         totals[row["currency"]] = totals.get(row["currency"], Decimal("0")) + row["cost"]
     return dict(sorted(totals.items()))
+
+
+def payments_committed_and_paid(period: ReportPeriod) -> list[dict]:
+    """Per currency, what refunds, free items and cancellations applied in the period committed, and how much of
+    it has been paid (a payment reference recorded) or is still to pay."""
+    return remedy_ledger_totals(start=period.start, end=period.end)
+
+
+def payments_awaiting(now: datetime | None = None) -> list[Remedy]:
+    """Every applied refund, free item or cancellation not yet paid, whatever the period, longest waiting first
+    (each with ``waited``)."""
+    return remedies_awaiting_payment(now=now)

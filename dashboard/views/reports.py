@@ -100,6 +100,8 @@ def remedy_report(request):
         "recoverable": recoverable,
         "recoverable_totals": reports.totals_by_currency(recoverable),
         "retention": retention,
+        "payments": reports.payments_committed_and_paid(period),
+        "awaiting_payment": reports.payments_awaiting(),
         "charts": {
             "kind": _charts_per_currency(tables["kind"], title=_("Cost by remedy kind"), chart_id="kind"),
             "courier": _charts_per_currency(tables["courier"], title=_("Cost by courier"), chart_id="courier"),

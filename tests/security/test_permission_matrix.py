@@ -143,6 +143,24 @@ def _attachment(world, state):
     return attachment
 
 
+def _refund(world, state):
+    """An applied refund on the state's case, not yet paid (made inside the test's savepoint)."""
+    case = world.cases[state]
+    return Remedy.objects.create(
+        case=case, customer=case.customer, kind="refund", amount=Decimal("10.00"), currency="EUR",
+        budget="customer_care", rule_id="matrix", rationale="For the matrix.", proposal_key=f"matrix/refund/{state}",
+        status=RemedyStatus.APPLIED, applied_at=timezone.now(),
+    )
+
+
+def _remedy_email(world, state):
+    """A queued email about a remedy on the state's case."""
+    case = world.cases[state]
+    return Message.objects.create(idempotency_key=f"matrix/notice/{state}", recipient="customer@mail.example",
+                                  template="remedy_notice", case=case,
+                                  next_attempt_at=timezone.now() + timedelta(minutes=10))
+
+
 ENDPOINTS: dict[str, Endpoint] = {
     # The dashboard
     "dashboard.views.queue.queue": Endpoint("page", (Op("GET", agent, PAGE_OK),)),
@@ -188,6 +206,15 @@ ENDPOINTS: dict[str, Endpoint] = {
         "POST", works_case, frozenset({200, 302, 400}), kwargs=case_kwargs,
         data=lambda w, s, a: {"tracking_number": ""}),), per_object=True,
         note="an incomplete form: an allowed user gets its errors, a refused one 403"),
+    "dashboard.views.cases.remedy_payment": Endpoint("page", (Op(
+        "POST", works_case, frozenset({400}), kwargs=lambda w, s: {"pk": w.cases[s].pk, "remedy_pk": _refund(w, s).pk},
+        data=lambda w, s, a: {}),), per_object=True,
+        note="no reference: an allowed user gets the field error, a refused one 403"),
+    "dashboard.views.cases.message_hold": Endpoint("page", (Op(
+        "POST", works_case, frozenset({400}),
+        kwargs=lambda w, s: {"pk": w.cases[s].pk, "message_pk": _remedy_email(w, s).pk},
+        data=lambda w, s, a: {}),), per_object=True,
+        note="no reason: an allowed user gets the field error, a refused one 403"),
     "dashboard.views.attachments.attachment_upload": Endpoint("page", (Op(
         "POST", works_case, REDIRECT, kwargs=case_kwargs, changes=True,
         data=lambda w, s, a: {"file": _upload()}),), per_object=True),
