@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "orders",
     "cases",
     "policies",
+    "claims",
     "notifications",
     "django_htmx",
     "csp",

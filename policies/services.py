@@ -237,6 +237,14 @@ def _perform(remedy: Remedy, by) -> None:
     remedy.save(update_fields=["parameters", "status", "applied_at"])
 
 
+def _remedy_followups(remedy: Remedy, by) -> None:
+    """What follows a remedy that took effect, in its transaction; each step is idempotent (called once per
+    remedy by apply, approve and override, and harmless if called again)."""
+    from claims.services import claim_open_for_remedy  # claims knows policies, not the other way round
+
+    claim_open_for_remedy(remedy)
+
+
 def _case_locked(case: Case, *related) -> Case:
     """Serialise the remedies of one case (their limits count each other). FOR NO KEY UPDATE does not conflict
     with the key-share locks that deferred foreign-key checks take at commit, so it cannot deadlock with them."""
@@ -307,6 +315,7 @@ def remedy_apply(*, case: Case, proposal: Proposal, by=None) -> Remedy:
         return remedy
     _perform(remedy, by)
     _timeline(remedy, CaseEventKind.REMEDY_APPLIED, by, remedy.rationale)
+    _remedy_followups(remedy, by)
     if by is not None:
         case_status_follow(case=case, act=ACT_WORKED, by=by)
     return remedy
@@ -336,6 +345,7 @@ def remedy_approve(*, remedy: Remedy, by) -> Remedy:
               said=say(gettext_noop("Approved by %(name)s"), name=by.get_username()))
     _perform(remedy, by)
     _timeline(remedy, CaseEventKind.REMEDY_APPLIED, by, remedy.rationale)
+    _remedy_followups(remedy, by)
     return remedy
 
 
@@ -439,6 +449,7 @@ def remedy_override(
         remedy.parameters["order_status"] = order.status
         remedy.save(update_fields=["parameters"])
     _timeline(remedy, CaseEventKind.REMEDY_APPLIED, by, rationale)
+    _remedy_followups(remedy, by)
     case_status_follow(case=case, act=ACT_WORKED, by=by)
     return remedy
 
