@@ -124,3 +124,22 @@ def test_bad_input_is_a_field_error_and_changes_nothing(lost_case, agent, manage
     # and only a manager works claims
     with pytest.raises(PermissionDenied):
         claim_pay(claim=claim, by=agent, recovered="10.00")
+
+
+@pytest.mark.parametrize("changes", [
+    {"recovered_amount": Decimal("120.01")},  # more than claimed
+    {"recovered_amount": Decimal("-1.00")},
+    {"status": "filed"},  # filed without the courier's reference
+    {"status": "paid", "courier_reference": "X"},  # paid without an amount
+    {"status": "lost"},
+])
+def test_the_database_refuses_what_slips_past_the_services(lost_case, agent, changes):
+    from django.db import IntegrityError, transaction
+
+    claim = Claim.objects.get(remedy=apply_refund(lost_case, agent))
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Claim.objects.filter(pk=claim.pk).update(**changes)
+    # and a second claim for the same remedy is refused too
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Claim.objects.create(remedy=claim.remedy, courier=claim.courier, case=claim.case, amount=claim.amount,
+                             currency="EUR", failed_at=claim.failed_at, deadline=claim.deadline)
