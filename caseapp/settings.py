@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "orders",
     "cases",
     "policies",
+    "claims",
     "notifications",
     "django_htmx",
     "csp",
@@ -324,7 +325,10 @@ BEAT_SCANS = [  # (schedule name, task, environment variable with its interval i
 ]
 BEAT_SCANS += [  # tasks of other apps: their full dotted name
     ("purge-webhook-payloads", "intake.tasks.purge_webhook_payloads_task", "INTAKE_PURGE_SECONDS", 3600),
+    ("scan-claim-deadlines", "claims.tasks.scan_claim_deadlines_task", "CLAIMS_SCAN_SECONDS", 3600),
 ]
+# Courier claims (claims/): a claim still to file this many days before its deadline alerts its owner and a manager.
+CLAIMS_DEADLINE_WARNING_DAYS = env.int("CLAIMS_DEADLINE_WARNING_DAYS", default=7)
 CELERY_BEAT_SCHEDULE: dict = {  # a task without a module is one of notifications.tasks
     name: {"task": task if "." in task else f"notifications.tasks.{task}",
            "schedule": env.float(variable, default=default)}

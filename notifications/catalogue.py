@@ -9,6 +9,7 @@ NOT_COLLECTED = "not_collected"
 AGENT_REPLY = "agent_reply"
 SPECIAL_DELIVERY = "special_delivery"
 REMEDY_NOTICE = "remedy_notice"
+CLAIM_DEADLINE = "claim_deadline"
 
 TEMPLATES = {
     VOUCHER_REMINDER: "To the holder: the voucher expires soon, its balance, exact date and where to use it.",
@@ -21,4 +22,5 @@ TEMPLATES = {
     SPECIAL_DELIVERY: "To the customer: the shop sends a date-critical order by special delivery, its date and tracking.",
     REMEDY_NOTICE: "To the customer: a remedy applied on their case (new voucher expiry, credit voucher code and value, "
                    "replacement tracking number, refund amount and when to expect it).",
+    CLAIM_DEADLINE: "To the case owner and a manager: a courier claim must be filed soon, by its deadline.",
 }

@@ -464,10 +464,14 @@ def remedy_override(
 
 def _remedy_followups(remedy: Remedy, by, *, tell_customer: bool = True) -> None:
     """What follows an applied remedy, in its transaction: the to-do to pay it (a refund, a free item, a manager's
-    cancellation) and the one email that tells the customer. The one place remedy_apply (applied at once),
-    remedy_approve and remedy_override call; each step is keyed per remedy, so a second call adds nothing."""
+    cancellation), the claim on the courier when the cost is recoverable from one, and the one email that tells the
+    customer. The one place remedy_apply (applied at once), remedy_approve and remedy_override call; each step is
+    keyed per remedy, so a second call adds nothing."""
+    from claims.services import claim_open_for_remedy  # claims knows policies, not the other way round
+
     if remedy.status != RemedyStatus.APPLIED:
         return
+    claim_open_for_remedy(remedy)
     if remedy_needs_payment(remedy):
         _remedy_payment_promise(remedy, by)
     if tell_customer:

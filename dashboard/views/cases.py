@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 from caseapp import permissions
 from cases import services as case_services
 from cases.models import Case, CaseEventKind, CaseStatus, Promise, PromiseStatus
+from claims import selectors as claim_selectors
 from customers.selectors import customer_loyalty_facts
 from notifications.catalogue import REMEDY_NOTICE
 from notifications.models import Message, MessageStatus
@@ -118,6 +119,7 @@ def case_context(request, case: Case, **forms) -> dict:
             if case.order_id and any(r.kind == "absorb_cost" and r.status == "applied" for r in case_remedies)
             else None),
         "special_deliveries": [s for s in shipments if s.is_replacement],
+        "case_claims": claim_selectors.case_claims(case=case),
         "attachments_part": attachment_parts.case_attachments_context(request, case, can_work=can_work,
                                                                       form=forms.get("attachment_form")),
     }
