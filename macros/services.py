@@ -5,6 +5,7 @@ from datetime import timedelta
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from caseapp import permissions
 from cases.models import Case, CaseCategory
@@ -35,7 +36,7 @@ def macro_save(*, macro: Macro | None = None, name: str, category: str = "", is_
     if not name:
         errors["name"] = "Give the macro a name."
     elif Macro.objects.filter(name__iexact=name).exclude(pk=macro.pk if macro else None).exists():
-        errors["name"] = "Another macro already has this name."
+        errors["name"] = gettext("Another macro already has this name.")
     if category and category not in CaseCategory.values:
         errors["category"] = f"{category!r} is not a case category."
     if set_status and set_status not in MACRO_STATUSES:
@@ -66,7 +67,7 @@ def macro_save(*, macro: Macro | None = None, name: str, category: str = "", is_
         with transaction.atomic():
             macro.save()
     except IntegrityError as error:  # a concurrent save of the same name
-        raise ValidationError({"name": "Another macro already has this name."}) from error
+        raise ValidationError({"name": gettext("Another macro already has this name.")}) from error
     for language, text in texts.items():
         if text:
             MacroText.objects.update_or_create(macro=macro, language=language, defaults={"text": text})
