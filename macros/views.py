@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django_htmx.http import reswap, retarget
 
 from caseapp import permissions
 from customers.models import Language
@@ -104,6 +105,9 @@ def case_macro_insert(request, pk):
                 warning = _("This case has no %(names)s: replace the markers before sending.") % {
                     "names": ", ".join(str(PLACEHOLDERS[name]) for name in rendered["missing"])}
     form = ReplyForm(initial=typed)
+    if request.htmx and notice:  # the reply box stays as the agent left it; the picker says why
+        response = render(request, "macros/_notice.html", {"macro_notice": notice})
+        return reswap(retarget(response, "#macro-notice"), "innerHTML")
     if request.htmx:
         return render(request, "macros/_reply_fields.html",
                       {"form": form, "macro_notice": notice, "macro_warning": warning, "macro": macro},

@@ -108,12 +108,12 @@ def test_a_macro_without_the_customers_language_says_so_and_inserts_nothing(agen
     case = full_case(language="ru", owner=agent)
     # when
     response = agent_client.get(reverse("macros:case_macro_insert", args=[case.pk]),
-                                {"pick": macro.pk, "text": "Что я уже написал", "nonce": "n1"}, **HTMX)
+                                {"pick": macro.pk, "nonce": "n1"}, **HTMX)
     body = response.content.decode()
-    # then: said plainly, what was typed is kept, and no English slipped in
+    # then: said plainly beside the picker, the reply box is left as the agent had it, and no English slipped in
     assert "No Russian text for this macro." in body
-    assert "Что я уже написал" in body
-    assert "on its way" not in body and f'value="{macro.pk}"' not in body.split('name="macro"')[1][:40]
+    assert response["HX-Retarget"] == "#macro-notice" and response["HX-Reswap"] == "innerHTML"
+    assert "<textarea" not in body and "on its way" not in body
 
 
 def test_missing_values_are_pointed_out_before_sending(agent_client, agent):
@@ -129,10 +129,10 @@ def test_a_macro_of_another_category_or_an_unknown_one_is_not_inserted(agent_cli
     macro = make_macro("Wrong", category="wrong_item")
     case = full_case(language="en", owner=agent)
     for pick in (macro.pk, "x", ""):
-        body = agent_client.get(reverse("macros:case_macro_insert", args=[case.pk]), {"pick": pick},
-                                **HTMX).content.decode()
+        response = agent_client.get(reverse("macros:case_macro_insert", args=[case.pk]), {"pick": pick}, **HTMX)
+        body = response.content.decode()
         assert "Choose one of the macros offered for this case." in body
-        assert "on its way" not in body
+        assert "on its way" not in body and "<textarea" not in body
 
 
 def test_sending_the_reply_applies_the_macros_status_and_promise_once(agent_client, agent):
