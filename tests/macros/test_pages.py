@@ -185,3 +185,27 @@ def test_another_agents_case_cannot_use_macros(agent_client, other_agent):
     case = full_case(language="ro", owner=other_agent)
     response = agent_client.get(reverse("macros:case_macro_insert", args=[case.pk]), {"pick": macro.pk}, **HTMX)
     assert response.status_code == 403
+
+
+@pytest.mark.parametrize("language, words", [
+    ("ro", ("Macrocomandă nouă", "Text în rusă", "Inserează", "Această macrocomandă nu are text în rusă.")),
+    ("ru", ("Новый шаблон", "Текст на русском", "Вставить", "У этого шаблона нет текста на русском.")),
+    ("it", ("Nuova macro", "Testo in russo", "Inserisci", "Questa macro non ha un testo in russo.")),
+])
+def test_the_macro_pages_speak_the_readers_language(client, manager, language, words):
+    # given a manager reading in another language, and a Russian customer's case
+    from .conftest import login
+
+    login(client, manager)
+    client.cookies["django_language"] = language
+    macro = make_macro("Late", category="late_delivery")
+    case = full_case(language="ru", owner=manager)
+    # when
+    pages = "".join(client.get(url, HTTP_ACCEPT_LANGUAGE=language).content.decode() for url in (
+        reverse("macros:list"), reverse("macros:create"), reverse("dashboard:case", args=[case.pk])))
+    notice = client.get(reverse("macros:case_macro_insert", args=[case.pk]), {"pick": macro.pk},
+                        HTTP_ACCEPT_LANGUAGE=language, **HTMX).content.decode()
+    # then
+    for word in words[:3]:
+        assert word in pages
+    assert words[3] in notice
