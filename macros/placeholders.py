@@ -60,6 +60,18 @@ def missing_marker(name: str) -> str:
     return "[%s]" % (gettext("missing: %(placeholder)s") % {"placeholder": PLACEHOLDERS[name]})
 
 
+def has_missing_marker(text: str) -> bool:
+    """Whether the text still holds a marker for a missing value, written in any of caseapp's languages."""
+    from customers.models import Language
+
+    text = text or ""
+    for language in Language.values:
+        with translation.override(language):
+            if any(missing_marker(name) in text for name in PLACEHOLDERS):
+                return True
+    return False
+
+
 def render(text: str, values: dict) -> tuple[str, list[str]]:
     """The text with its placeholders filled from ``values`` (already formatted strings); returns the text and the
     names that had no value (each left as a marker)."""

@@ -84,6 +84,8 @@ def macro_reply_send(*, case: Case, macro: Macro | None, text: str, by, nonce: s
     Returns (message, created)."""
     from dashboard.services import case_reply_send
 
+    if macro is not None and placeholders.has_missing_marker(text):
+        raise ValidationError({"text": gettext("Replace the [missing: …] markers with the values before sending.")})
     message, created = case_reply_send(case=case, text=text, by=by, nonce=nonce)
     if not created or macro is None:
         return message, created

@@ -209,3 +209,17 @@ def test_the_macro_pages_speak_the_readers_language(client, manager, language, w
     for word in words[:3]:
         assert word in pages
     assert words[3] in notice
+
+
+def test_a_reply_still_holding_a_missing_marker_is_not_sent(agent_client, agent):
+    # given a macro inserted on a case without an order: the box holds "[missing: order number]"
+    macro = make_macro("Order", texts={"en": "Your order {order_number}", "ro": "Comanda {order_number}"})
+    case = CaseFactory(customer=CustomerFactory(preferred_language="ro"), owner=agent)
+    for marker in ("[missing: order number]", "[lipsește: numărul comenzii]"):
+        # when the agent sends it as it is
+        response = agent_client.post(reverse("dashboard:case_reply", args=[case.pk]),
+                                     {"text": f"Comanda {marker}", "nonce": marker, "macro": macro.pk})
+        # then it is refused with the reason, and nothing is sent
+        assert response.status_code == 400
+        assert "Replace the [missing: …] markers with the values before sending." in response.content.decode()
+    assert not Message.objects.exists()
