@@ -17,7 +17,16 @@ from customers.selectors import customer_loyalty_facts
 from orders.services import shipment_days_late
 
 from .engine import ANY_BUDGET, ZERO, Facts, Policy, compile_policy
-from .models import Budget, BudgetChange, BudgetPeriod, DefaultBudget, PolicyVersion, Remedy, RemedyStatus
+from .models import (
+    DEFAULT_BUDGET_NAMES,
+    Budget,
+    BudgetChange,
+    BudgetPeriod,
+    DefaultBudget,
+    PolicyVersion,
+    Remedy,
+    RemedyStatus,
+)
 
 DEFAULT_CURRENCY = getattr(settings, "CASEAPP_DEFAULT_CURRENCY", "EUR")
 
@@ -267,12 +276,13 @@ def budget_slugs() -> frozenset[str]:
 
 def budget_choices(*, active_only: bool = True) -> list[tuple[str, str]]:
     """(slug, name in the reader's language) for a form's select."""
-    budgets = Budget.objects.order_by("slug")
-    if active_only:
-        budgets = budgets.filter(is_active=True)
-    budgets = list(budgets)
-    _names_remember(budgets, complete=not active_only)
-    return [(budget.slug, budget.display_name) for budget in budgets]
+    budgets = list(Budget.objects.order_by("slug"))  # all of them (a shop has a handful): the labels reuse them
+    _names_remember(budgets)
+    # The four defaults are offered while they have no row, as budget_slugs() accepts them (unlimited until then).
+    known = {budget.slug for budget in budgets}
+    budgets += [Budget(slug=slug, name=DEFAULT_BUDGET_NAMES[slug]) for slug in DefaultBudget.values if slug not in known]
+    budgets.sort(key=lambda budget: budget.slug)
+    return [(budget.slug, budget.display_name) for budget in budgets if budget.is_active or not active_only]
 
 
 # Budget names by slug for rendering rationales and reports without a query per row: filled by any query that
