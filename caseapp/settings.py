@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "dashboard",
     "intake",
     "search",
+    "macros",
     "health",
 ]
 
@@ -457,3 +458,8 @@ LOGGING = {
 # In JSON, the worker and beat log through the same handler (Celery leaves the root logger alone); in plain, Celery
 # keeps its own familiar format.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = LOG_FORMAT != "json"
+
+# --- Macros -------------------------------------------------------------------------------------------------
+# Each courier's public tracking page for the {tracking_link} placeholder, as JSON: {"Cargus": "https://…?awb=
+# {tracking_number}"}. A courier not listed leaves the placeholder as a "missing" marker for the agent to fill.
+MACRO_TRACKING_LINKS = env.json("CASEAPP_TRACKING_LINKS", default={})

@@ -32,6 +32,7 @@ urlpatterns = [
     path("tokens/", include("apitokens.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("dashboard.auth_urls")),
+    path("", include("macros.urls")),
     path("", include("dashboard.urls")),
 ]
 

@@ -180,6 +180,7 @@ class AssignForm(forms.Form):
 class ReplyForm(forms.Form):
     text = forms.CharField(label=_("Your reply"), widget=forms.Textarea(attrs={"rows": 4}), max_length=10000)
     nonce = forms.CharField(widget=forms.HiddenInput, max_length=64)
+    macro = forms.IntegerField(widget=forms.HiddenInput, required=False)  # the macro inserted, whose actions apply
 
     def clean_text(self):
         text = self.cleaned_data["text"].strip()

@@ -14,6 +14,8 @@ from cases import services as case_services
 from cases.models import Case, CaseEventKind, CaseStatus, Promise, PromiseStatus
 from claims import selectors as claim_selectors
 from customers.selectors import customer_loyalty_facts
+from macros import selectors as macro_selectors
+from macros import services as macro_services
 from notifications.catalogue import REMEDY_NOTICE
 from notifications.models import Message, MessageStatus
 from notifications.services import message_hold_back, message_is_held_back
@@ -42,7 +44,7 @@ from ..permissions import (
     check_can_assign_case,
     check_can_work_case,
 )
-from ..services import case_reply_send, special_delivery_record
+from ..services import special_delivery_record
 from . import attachments as attachment_parts
 from . import proposals as proposal_parts
 
@@ -114,6 +116,8 @@ def case_context(request, case: Case, **forms) -> dict:
         "reopen_form": forms.get("reopen_form") or ReopenForm(),
         "assign_form": forms.get("assign_form") or AssignForm(initial={"owner": case.owner_id}),
         "reply_form": forms.get("reply_form") or ReplyForm(initial={"nonce": uuid.uuid4().hex}),
+        "macros": macro_selectors.macros_for_case(case=case, language=customer.preferred_language)
+        if can_work and customer.email else [],
         "special_delivery_form": forms.get("special_delivery_form") or (
             SpecialDeliveryForm(initial={"arrives_on": case.order.promised_delivery_date})
             if case.order_id and any(r.kind == "absorb_cost" and r.status == "applied" for r in case_remedies)
@@ -299,9 +303,15 @@ def case_reply(request, pk):
     form = ReplyForm(request.POST)
     if not form.is_valid():
         return _invalid(request, case, reply_form=form)
+    macro = None
+    if form.cleaned_data.get("macro"):
+        macro = macro_selectors.macro_for_case(case=case, macro_id=form.cleaned_data["macro"])
+        if macro is None:
+            form.add_error(None, _("That macro is no longer offered for this case; insert another."))
+            return _invalid(request, case, reply_form=form)
     try:
-        _message, created = case_reply_send(case=case, text=form.cleaned_data["text"], by=request.user,
-                                     nonce=form.cleaned_data["nonce"])
+        _message, created = macro_services.macro_reply_send(case=case, macro=macro, text=form.cleaned_data["text"],
+                                                            by=request.user, nonce=form.cleaned_data["nonce"])
     except ValidationError as error:
         return _service_error(request, case, error, form, "reply_form")
     messages.success(request, _("Reply queued for sending.") if created else _("This reply was already sent."))

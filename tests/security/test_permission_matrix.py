@@ -40,6 +40,7 @@ from rest_framework.test import APIClient
 from cases.models import Case, CaseEvent, Promise
 from claims.models import Claim
 from claims.services import claim_open_for_remedy
+from macros.models import Macro, MacroText
 from notifications.models import Message
 from orders.models import Order, Shipment, ShipmentEvent
 from policies.models import PolicyVersion, Remedy, RemedyStatus
@@ -163,8 +164,37 @@ def _remedy_email(world, state):
                                   next_attempt_at=timezone.now() + timedelta(minutes=10))
 
 
+def _macro(world, state):
+    """A macro in Romanian (made inside the test's savepoint)."""
+    from macros.models import Macro, MacroText
+
+    macro = Macro.objects.create(name=f"Matrix macro {uuid.uuid4().hex[:8]}")
+    MacroText.objects.create(macro=macro, language="ro", text="Bună ziua, {customer_name}!")
+    MacroText.objects.create(macro=macro, language="en", text="Hello {customer_name}!")
+    return macro
+
+
+def _macro_form(name):
+    return {"name": name, "category": "", "is_active": "on", "text_en": "Hello {customer_name}",
+            "text_ro": "Bună ziua, {customer_name}", "text_ru": "", "text_it": ""}
+
+
 ENDPOINTS: dict[str, Endpoint] = {
     # The dashboard
+    # Macros: managers keep them, agents insert one into the reply box of a case they work
+    "macros.views.macro_list": Endpoint("page", (Op("GET", manager, PAGE_OK),)),
+    "macros.views.macro_create": Endpoint("page", (
+        Op("GET", manager, PAGE_OK),
+        Op("POST", manager, REDIRECT, changes=True, data=lambda w, s, a: _macro_form(f"New by {a}")),
+    )),
+    "macros.views.macro_edit": Endpoint("page", (
+        Op("GET", manager, PAGE_OK, kwargs=lambda w, s: {"pk": _macro(w, s).pk}),
+        Op("POST", manager, REDIRECT, changes=True, kwargs=lambda w, s: {"pk": _macro(w, s).pk},
+           data=lambda w, s, a: _macro_form(f"Edited by {a}")),
+    )),
+    "macros.views.case_macro_insert": Endpoint("page", (Op(
+        "GET", works_case, PAGE_OK, kwargs=case_kwargs, query=lambda w, s: {"pick": _macro(w, s).pk}),),
+        per_object=True, note="the reply box filled in: only for whoever may reply on the case"),
     "dashboard.views.queue.queue": Endpoint("page", (Op("GET", agent, PAGE_OK),)),
     "dashboard.views.queue.take_next": Endpoint("page", (Op("POST", agent, REDIRECT, changes=True),)),
     "dashboard.views.cases.case_detail": Endpoint("page", (Op("GET", agent, PAGE_OK, kwargs=case_kwargs),),
@@ -447,6 +477,8 @@ def fingerprint() -> tuple:
         list(Voucher.objects.order_by("pk").values_list("pk", "valid_until", "balance")),
         Message.objects.count(),
         list(PolicyVersion.objects.order_by("pk").values_list("pk", "is_active")),
+        list(Macro.objects.order_by("pk").values_list("pk", "name", "updated_at")),
+        list(MacroText.objects.order_by("pk").values_list("pk", "text")),
     )
 
 
