@@ -8,6 +8,7 @@ PROMISE_OVERDUE = "promise_overdue"
 NOT_COLLECTED = "not_collected"
 AGENT_REPLY = "agent_reply"
 SPECIAL_DELIVERY = "special_delivery"
+SATISFACTION_SURVEY = "satisfaction_survey"
 
 TEMPLATES = {
     VOUCHER_REMINDER: "To the holder: the voucher expires soon, its balance, exact date and where to use it.",
@@ -17,5 +18,6 @@ TEMPLATES = {
     PROMISE_OVERDUE: "To the promise owner and a manager: a promise to a customer is overdue.",
     NOT_COLLECTED: "To the customer: a friendly note that the parcel was not collected, and how to get it.",
     AGENT_REPLY: "To the customer: an agent's reply from the dashboard, framed in the customer's language.",
+    SATISFACTION_SURVEY: "To the customer, after a case is resolved: how did we do? One signed link per score 1-5.",
     SPECIAL_DELIVERY: "To the customer: the shop sends a date-critical order by special delivery, its date and tracking.",
 }
