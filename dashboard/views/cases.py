@@ -16,6 +16,7 @@ from customers.selectors import customer_loyalty_facts
 from orders.models import ShipmentEvent
 from policies import selectors as policy_selectors
 from policies.models import Remedy
+from surveys.selectors import case_survey, customer_satisfaction
 from vouchers.selectors import customer_vouchers, validity_rule_changes_among
 
 from ..forms import (
@@ -85,6 +86,8 @@ def case_context(request, case: Case, **forms) -> dict:
         "case": case,
         "customer": customer,
         "loyalty": loyalty,
+        "survey": case_survey(case=case),
+        "satisfaction": customer_satisfaction(customer=customer),
         "vouchers": vouchers,
         "rule_changes": rule_changes,
         "order_lines": lines,
