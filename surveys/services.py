@@ -9,10 +9,12 @@
 - ``survey_rate`` and ``survey_comment`` are guarded updates: a second use of a link changes nothing.
 """
 
+import logging
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_noop
@@ -25,6 +27,8 @@ from notifications.services import message_queue
 
 from .models import Rating, Survey
 from .tokens import rating_url
+
+logger = logging.getLogger(__name__)
 
 SURVEYED_STATUSES = (CaseStatus.RESOLVED, CaseStatus.CLOSED)  # a case closed after its resolution still gets it
 COMMENT_MAX_LENGTH = 2000
@@ -52,7 +56,7 @@ def survey_plan(*, case: Case, now: datetime | None = None) -> Survey | None:
         existing.agent_id, existing.category = case.owner_id, case.category
         existing.save(update_fields=["resolved_at", "due_at", "agent", "category"])
         return existing
-    if not enabled or not case.customer.email:
+    if not enabled or not _is_email(case.customer.email):
         return None
     try:
         with transaction.atomic():
@@ -60,6 +64,14 @@ def survey_plan(*, case: Case, now: datetime | None = None) -> Survey | None:
                                          category=case.category, resolved_at=now, due_at=now + delay)
     except IntegrityError:  # planned at the same moment by another transaction
         return Survey.objects.filter(case=case).first()
+
+
+def _is_email(address: str) -> bool:
+    try:
+        validate_email(address or "")
+    except ValidationError:
+        return False
+    return True
 
 
 def due_surveys_queryset(*, now: datetime):
@@ -77,6 +89,10 @@ def survey_send(*, survey_id: int, now: datetime | None = None) -> Survey | None
     if survey is None:
         return None
     customer, case = survey.customer, survey.case
+    if not _is_email(customer.email):  # the address was removed or broken since: nobody to ask, do not rescan it
+        logger.info("Survey %s of case %s dropped: the customer has no valid email address", survey.pk, case.pk)
+        survey.delete()
+        return None
     message, _created = message_queue(
         recipient=customer.email, template=catalogue.SATISFACTION_SURVEY, case=case,
         idempotency_key=f"survey:{survey.pk}", language=customer.preferred_language,

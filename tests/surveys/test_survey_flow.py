@@ -264,3 +264,17 @@ def test_a_closed_case_without_resolution_gets_no_survey():
     case = CaseFactory(status=CaseStatus.OPEN)
     case_change_status(case=case, status=CaseStatus.CLOSED)
     assert not Survey.objects.exists()
+
+
+def test_a_customer_without_a_valid_address_is_not_surveyed_and_the_scan_does_not_loop_on_it():
+    nobody = CaseFactory(customer=CustomerFactory(email=""), status=CaseStatus.OPEN)
+    resolve(nobody)
+    assert not Survey.objects.filter(case=nobody).exists()
+    # an address that broke after the resolution: the survey is dropped at send time, not retried forever
+    case = CaseFactory(status=CaseStatus.OPEN)
+    resolve(case)
+    type(case.customer).objects.filter(pk=case.customer_id).update(email="not an address")
+    assert scan(timezone.now() + timedelta(hours=3)) == [0]
+    assert not Survey.objects.filter(case=case).exists()
+    assert scan(timezone.now() + timedelta(hours=3)) == []
+    assert not Message.objects.filter(template="satisfaction_survey").exists()
