@@ -105,3 +105,14 @@ def test_a_customer_without_ratings_says_so(client, agent):
     client.force_login(agent, backend="django.contrib.auth.backends.ModelBackend")
     page = client.get(reverse("dashboard:case", kwargs={"pk": case.pk})).content.decode()
     assert "no rating yet" in page and 'id="survey"' not in page
+
+
+def test_the_api_shows_a_cases_survey_and_null_without_one(agent, manager):
+    from tests.api.conftest import token_client
+
+    client = token_client(agent, by=manager)
+    survey = rated(category=CaseCategory.OTHER, agent=agent, rating=4, comment="Fine")
+    body = client.get(f"/api/v1/cases/{survey.case_id}/").json()
+    assert body["survey"]["rating"] == 4 and body["survey"]["comment"] == "Fine"
+    other = CaseFactory(owner=agent)
+    assert client.get(f"/api/v1/cases/{other.pk}/").json()["survey"] is None
