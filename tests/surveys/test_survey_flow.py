@@ -278,3 +278,13 @@ def test_a_customer_without_a_valid_address_is_not_surveyed_and_the_scan_does_no
     assert not Survey.objects.filter(case=case).exists()
     assert scan(timezone.now() + timedelta(hours=3)) == []
     assert not Message.objects.filter(template="satisfaction_survey").exists()
+
+
+@pytest.mark.parametrize("comment", ["x" * 2001, "nul \x00 inside", ""])
+def test_a_bad_comment_is_a_400_and_writes_nothing(client, sent_survey, comment):
+    token = rating_token(survey=sent_survey, score=3)
+    assert client.get(f"/survey/{token}/").status_code == 302
+    response = client.post(f"/survey/{token}/comment/", {"comment": comment})
+    assert response.status_code == 400
+    sent_survey.refresh_from_db()
+    assert sent_survey.comment == "" and sent_survey.commented_at is None and sent_survey.rating == 3
