@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "search",
     "macros",
     "health",
+    "surveys",
 ]
 
 MIDDLEWARE = [
@@ -327,6 +328,7 @@ BEAT_SCANS = [  # (schedule name, task, environment variable with its interval i
 BEAT_SCANS += [  # tasks of other apps: their full dotted name
     ("purge-webhook-payloads", "intake.tasks.purge_webhook_payloads_task", "INTAKE_PURGE_SECONDS", 3600),
     ("scan-claim-deadlines", "claims.tasks.scan_claim_deadlines_task", "CLAIMS_SCAN_SECONDS", 3600),
+    ("scan-due-surveys", "surveys.tasks.scan_due_surveys_task", "SURVEYS_SCAN_SECONDS", 300),
 ]
 # Courier claims (claims/): a claim still to file this many days before its deadline alerts its owner and a manager.
 CLAIMS_DEADLINE_WARNING_DAYS = env.int("CLAIMS_DEADLINE_WARNING_DAYS", default=7)
@@ -343,6 +345,25 @@ INTAKE_WEBHOOK_PAYLOAD_RETENTION_DAYS = env.int("INTAKE_WEBHOOK_PAYLOAD_RETENTIO
 INTAKE_UPLOAD_MAX_BYTES = env.int("INTAKE_UPLOAD_MAX_BYTES", default=20_000_000)
 # Search: the shop's order-number prefix, so "1004" also finds "SHOP-1004" (empty: none).
 CASEAPP_ORDER_NUMBER_PREFIX = env.str("CASEAPP_ORDER_NUMBER_PREFIX", default="")
+
+# --- Satisfaction surveys (surveys/): one email per resolved case, after a delay, on or off per category -------
+# JSON: {"default": {"enabled": true, "delay_hours": 2}, "<case category>": {"enabled": false}, ...}; a category's
+# entry is laid over the default's.
+CASEAPP_SURVEY = env.json("CASEAPP_SURVEY", default={"default": {"enabled": True, "delay_hours": 2}})
+if not isinstance(CASEAPP_SURVEY, dict) or not all(
+    isinstance(entry, dict) and set(entry) <= {"enabled", "delay_hours"}
+    and isinstance(entry.get("enabled", True), bool)
+    and isinstance(entry.get("delay_hours", 0), int | float) and not isinstance(entry.get("delay_hours", 0), bool)
+    and 0 <= entry.get("delay_hours", 0) <= 24 * 90
+    for entry in CASEAPP_SURVEY.values()
+):
+    raise ValueError('CASEAPP_SURVEY: give {"default": {"enabled": true, "delay_hours": 2}, "<category>": {...}} '
+                     "(enabled true/false, delay_hours from 0 to 2160).")
+CASEAPP_SURVEY.setdefault("default", {})
+# The rating links work this many days after the email is sent.
+CASEAPP_SURVEY_LINK_DAYS = env.int("CASEAPP_SURVEY_LINK_DAYS", default=30)
+# Where customers reach caseapp's public pages (the survey links in emails), without a trailing slash.
+CASEAPP_PUBLIC_URL = env.str("CASEAPP_PUBLIC_URL", default="http://127.0.0.1:8000").rstrip("/")
 
 # --- Files on cases (cases.Attachment): a local folder by default, S3-compatible storage by setting -----------
 MEDIA_ROOT = VAR_DIR / "media"

@@ -30,6 +30,8 @@ urlpatterns = [
     # ANYMAIL_WEBHOOK_SECRET); the others answer 404 and no body gets a 5xx (caseapp/webhooks.py).
     path("anymail/", include("caseapp.webhooks")),
     path("tokens/", include("apitokens.urls")),
+    # Customers' satisfaction survey pages: no login, the signed link authorises (surveys/views.py).
+    path("survey/", include("surveys.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("dashboard.auth_urls")),
     path("", include("macros.urls")),

@@ -263,6 +263,10 @@ def case_change_status(*, case: Case, status: str, by=None, reason: str = "",
     case_event_append(case=case, kind=CaseEventKind.STATUS_CHANGED, actor=by, text=reason,
                       data={"from": previous, "to": status, "reopened": previous in (CaseStatus.RESOLVED,
                                                                                     CaseStatus.CLOSED)})
+    if status == CaseStatus.RESOLVED:
+        from surveys.services import survey_plan  # surveys knows cases, not the other way round
+
+        survey_plan(case=case)
     return case
 
 

@@ -22,6 +22,7 @@ from claims.models import ClaimStatus
 from customers.selectors import SPENDING_ORDER_STATUSES
 from policies.models import Remedy, RemedyKind, RemedyStatus
 from policies.selectors import budget_label, remedies_awaiting_payment, remedy_ledger_totals
+from surveys.selectors import NO_AGENT, NO_REMEDY, satisfaction_by
 
 RETENTION_WINDOWS_DAYS = (90, 180)
 NO_COURIER = "—"
@@ -274,3 +275,23 @@ def payments_awaiting(now: datetime | None = None) -> list[Remedy]:
     """Every applied refund, free item or cancellation not yet paid, whatever the period, longest waiting first
     (each with ``waited``)."""
     return remedies_awaiting_payment(now=now)
+
+
+def satisfaction_tables(period: ReportPeriod) -> list[tuple[str, list[dict]]]:
+    """The customers' ratings given in the period, by case category, by remedy kind and by agent: one query
+    (surveys.selectors.satisfaction_by); each row labelled in the reader's language."""
+    found = satisfaction_by(start=period.start, end=period.end)
+    labels = {"category": dict(CaseCategory.choices), "kind": dict(RemedyKind.choices)}
+    for dimension, rows in found.items():
+        for row in rows:
+            if dimension == "kind" and row["key"] == NO_REMEDY:
+                row["label"] = gettext("no remedy")
+            elif dimension == "agent":
+                row["label"] = row["key"] if row["key"] != NO_AGENT else gettext("nobody")
+            else:
+                row["label"] = gettext(str(labels[dimension].get(row["key"], row["key"])))
+    return [
+        ("category", gettext("Satisfaction by case category"), found["category"]),
+        ("kind", gettext("Satisfaction by remedy kind"), found["kind"]),
+        ("agent", gettext("Satisfaction by agent"), found["agent"]),
+    ]

@@ -10,6 +10,7 @@ AGENT_REPLY = "agent_reply"
 SPECIAL_DELIVERY = "special_delivery"
 REMEDY_NOTICE = "remedy_notice"
 CLAIM_DEADLINE = "claim_deadline"
+SATISFACTION_SURVEY = "satisfaction_survey"
 
 TEMPLATES = {
     VOUCHER_REMINDER: "To the holder: the voucher expires soon, its balance, exact date and where to use it.",
@@ -19,6 +20,7 @@ TEMPLATES = {
     PROMISE_OVERDUE: "To the promise owner and a manager: a promise to a customer is overdue.",
     NOT_COLLECTED: "To the customer: a friendly note that the parcel was not collected, and how to get it.",
     AGENT_REPLY: "To the customer: an agent's reply from the dashboard, framed in the customer's language.",
+    SATISFACTION_SURVEY: "To the customer, after a case is resolved: how did we do? One signed link per score 1-5.",
     SPECIAL_DELIVERY: "To the customer: the shop sends a date-critical order by special delivery, its date and tracking.",
     REMEDY_NOTICE: "To the customer: a remedy applied on their case (new voucher expiry, credit voucher code and value, "
                    "replacement tracking number, refund amount and when to expect it).",

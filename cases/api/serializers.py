@@ -13,6 +13,7 @@ from cases.services import case_open
 from customers.models import Customer
 from orders.models import Order, Shipment
 from policies.api.serializers import RemedySerializer
+from surveys.api.serializers import SurveySerializer
 from vouchers.models import Voucher
 
 
@@ -60,9 +61,11 @@ class CaseDetailSerializer(CaseSerializer):
     events = CaseEventSerializer(many=True, read_only=True, help_text="The timeline, oldest first.")
     promises = PromiseSerializer(many=True, read_only=True)
     remedies = RemedySerializer(many=True, read_only=True)
+    survey = SurveySerializer(read_only=True, allow_null=True,
+                              help_text="The satisfaction survey after the case was resolved (null: none).")
 
     class Meta(CaseSerializer.Meta):
-        fields = [*CaseSerializer.Meta.fields, "description", "events", "promises", "remedies"]
+        fields = [*CaseSerializer.Meta.fields, "description", "events", "promises", "remedies", "survey"]
         read_only_fields = fields
 
 

@@ -100,7 +100,7 @@ class CaseViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     def get_queryset(self):
         cases = Case.objects.select_related("owner", "order")
         if self.action == "retrieve":
-            cases = cases.prefetch_related(
+            cases = cases.select_related("survey").prefetch_related(
                 Prefetch("events", queryset=CaseEvent.objects.select_related("actor").order_by("occurred_at", "id")),
                 Prefetch("promises", queryset=Promise.objects.select_related("owner", "made_by")
                          .order_by("due_at", "id")),

@@ -23,6 +23,7 @@ from orders.models import ShipmentEvent
 from policies import selectors as policy_selectors
 from policies import services as policy_services
 from policies.models import Remedy
+from surveys.selectors import case_survey, customer_satisfaction
 from vouchers.selectors import customer_vouchers, validity_rule_changes_among
 
 from ..forms import (
@@ -95,6 +96,8 @@ def case_context(request, case: Case, **forms) -> dict:
         "case": case,
         "customer": customer,
         "loyalty": loyalty,
+        "survey": case_survey(case=case),
+        "satisfaction": customer_satisfaction(customer=customer),
         "vouchers": vouchers,
         "rule_changes": rule_changes,
         "order_lines": lines,

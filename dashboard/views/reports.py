@@ -115,6 +115,7 @@ def remedy_report(request):
         },
         "query": request.GET.urlencode(),
         "earned": earned_context(period),
+        "satisfaction": reports.satisfaction_tables(period),
     }
     return render(request, "dashboard/report.html", context, status=400 if form.is_bound and form.errors else 200)
 

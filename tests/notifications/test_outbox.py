@@ -131,6 +131,8 @@ def test_every_template_renders_in_every_language(template, language):
         "promise": "Call back on Monday", "owner": "alice", "made_by": "Clerk",
         "notice": "refund", "amount": "470.00", "currency": "USD", "business_days": 5, "expected_date": "2027-03-20",
         "claim_amount": "15000.00", "claim_currency": "RUB", "claim_deadline_date": "2027-03-20",
+        "rating_links": [{"score": n, "url": f"https://care.shop.example/survey/t{n}/"} for n in range(1, 6)],
+        "link_days": 30,
     }
     message, _ = message_queue(recipient="x@mail.example", template=template, idempotency_key=f"{template}-{language}",
                                context=context, language=language)

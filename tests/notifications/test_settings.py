@@ -27,6 +27,7 @@ def test_every_scan_and_the_sweep_are_scheduled_as_registered_tasks():
         "notifications.tasks.scan_cod_mismatches_task", "notifications.tasks.scan_uncollected_parcels_task",
         "notifications.tasks.scan_overdue_promises_task", "notifications.tasks.sweep_outbox_task",
         "intake.tasks.purge_webhook_payloads_task",
+        "surveys.tasks.scan_due_surveys_task",  # satisfaction surveys whose delay has passed
         "vouchers.tasks.mark_expired_vouchers_task",  # nothing else stores "expired" on a voucher past its date
         "claims.tasks.scan_claim_deadlines_task",
     }

@@ -179,6 +179,18 @@ def _macro_form(name):
             "text_ro": "Bună ziua, {customer_name}", "text_ru": "", "text_it": ""}
 
 
+def _survey_token(world, *, rated: bool) -> str:
+    """A sent (and, if asked, rated) survey of the unowned case, made inside the test's savepoint: its 3-link."""
+    from surveys.models import Survey
+    from surveys.tokens import rating_token
+
+    now = timezone.now()
+    case = world.cases["unowned"]
+    survey = Survey.objects.create(case=case, customer=case.customer, category=case.category, resolved_at=now,
+                                   due_at=now, sent_at=now, rating=3 if rated else None, rated_at=now if rated else None)
+    return rating_token(survey=survey, score=3)
+
+
 ENDPOINTS: dict[str, Endpoint] = {
     # The dashboard
     # Macros: managers keep them, agents insert one into the reply box of a case they work
@@ -309,6 +321,15 @@ ENDPOINTS: dict[str, Endpoint] = {
     "django.views.i18n.set_language": Endpoint("page", (Op(
         "POST", anyone, REDIRECT, data=lambda w, s, a: {"language": "ro", "next": "/"}),)),
     "caseapp.urls.health": Endpoint("page", (Op("GET", anyone, PAGE_OK),)),
+    # The customer's satisfaction survey: no login, the signed link authorises (tests/surveys/)
+    "surveys.views.rate": Endpoint("page", (Op(
+        "GET", anyone, REDIRECT, kwargs=lambda w, s: {"token": _survey_token(w, rated=False)}),),
+        note="records the link's score once and sends the customer on to the comment page"),
+    "surveys.views.comment": Endpoint("page", (
+        Op("GET", anyone, PAGE_OK, kwargs=lambda w, s: {"token": _survey_token(w, rated=True)}),
+        Op("POST", anyone, PAGE_OK, kwargs=lambda w, s: {"token": _survey_token(w, rated=True)},
+           data=lambda w, s, a: {"comment": "Kind and quick."}),
+    )),
     # The search box: agents and managers read every case, so they find everything; nobody else finds anything
     "search.views.search_page": Endpoint("page", (Op("GET", agent, PAGE_OK, query=lambda w, s: {"q": "case"}),)),
     "search.views.SearchApi": Endpoint("api", (Op("GET", agent, PAGE_OK, query=lambda w, s: {"q": "case"}),)),
