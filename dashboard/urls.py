@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import attachments, cases, imports, managers, proposals, queue, reports, settings, staff
+from .views import attachments, budgets, cases, imports, managers, proposals, queue, reports, settings, staff
 
 app_name = "dashboard"
 
@@ -24,6 +24,8 @@ urlpatterns = [
     path("cases/<int:pk>/override/", proposals.case_override, name="case_override"),
     path("approvals/", managers.approvals, name="approvals"),
     path("approvals/<int:remedy_pk>/decide/", managers.approval_decide, name="approval_decide"),
+    path("budgets/", budgets.budgets, name="budgets"),
+    path("budgets/<int:budget_pk>/", budgets.budget_detail, name="budget"),
     path("policies/", managers.policy_versions, name="policies"),
     path("policies/compare/", managers.policy_compare, name="policy_compare"),
     path("policies/<int:version_pk>/", managers.policy_version_detail, name="policy"),

@@ -40,8 +40,8 @@ from rest_framework.test import APIClient
 from cases.models import Case, CaseEvent, Promise
 from notifications.models import Message
 from orders.models import Order, Shipment, ShipmentEvent
-from policies.models import PolicyVersion, Remedy, RemedyStatus
-from policies.services import policy_version_activate, policy_version_create
+from policies.models import Budget, BudgetChange, PolicyVersion, Remedy, RemedyStatus
+from policies.services import budget_create, policy_version_activate, policy_version_create
 from tests.factories import (
     CaseFactory,
     CustomerFactory,
@@ -207,6 +207,18 @@ ENDPOINTS: dict[str, Endpoint] = {
     "dashboard.views.managers.approval_decide": Endpoint("page", (Op(
         "POST", manager, REDIRECT, changes=True, kwargs=lambda w, s: {"remedy_pk": w.remedy.pk},
         data=lambda w, s, a: {"decision": "reject", "reason": "Not this time."}),)),
+    "dashboard.views.budgets.budgets": Endpoint("page", (
+        Op("GET", manager, PAGE_OK),
+        Op("POST", manager, REDIRECT, changes=True,
+           data=lambda w, s, a: {"slug": "matrix-new", "name": "Matrix", "currency": "EUR", "period": "month",
+                                 "amount": "10.00", "is_active": "on"}),
+    )),
+    "dashboard.views.budgets.budget_detail": Endpoint("page", (
+        Op("GET", manager, PAGE_OK, kwargs=lambda w, s: {"budget_pk": w.budget.pk}),
+        Op("POST", manager, REDIRECT, changes=True, kwargs=lambda w, s: {"budget_pk": w.budget.pk},
+           data=lambda w, s, a: {"name": "Matrix", "currency": "EUR", "period": "month", "amount": "20.00",
+                                 "is_active": "on"}),
+    )),
     "dashboard.views.managers.policy_versions": Endpoint("page", (Op("GET", manager, PAGE_OK),)),
     "dashboard.views.managers.policy_compare": Endpoint("page", (Op(
         "GET", manager, PAGE_OK, query=lambda w, s: {"a": w.active_version.pk, "b": w.new_version.pk}),)),
@@ -345,6 +357,7 @@ class World:
     remedy: Remedy | None = None
     active_version: PolicyVersion | None = None
     new_version: PolicyVersion | None = None
+    budget: Budget | None = None
 
 
 def _default_policy() -> PolicyVersion:
@@ -382,6 +395,7 @@ def _build_world() -> World:
     )
     world.active_version = PolicyVersion.objects.filter(is_active=True).first() or _default_policy()
     world.new_version = policy_version_create(document=world.active_version.document, note="matrix")
+    world.budget = budget_create(slug="matrix", name="Matrix", currency="EUR", amount="10.00", by=None)
     return world
 
 
@@ -406,6 +420,8 @@ def fingerprint() -> tuple:
         list(Voucher.objects.order_by("pk").values_list("pk", "valid_until", "balance")),
         Message.objects.count(),
         list(PolicyVersion.objects.order_by("pk").values_list("pk", "is_active")),
+        list(Budget.objects.order_by("pk").values_list("pk", "name", "amount", "is_active")),
+        BudgetChange.objects.count(),
     )
 
 
