@@ -26,6 +26,11 @@ CHANGE_FIELDS = (
 )
 
 
+# The note policies' data migration wrote on the four default budgets (stored in the source language).
+DEFAULT_BUDGET_NOTE = "Created with caseapp: no limit until a manager sets an amount"
+_DEFAULT_BUDGET_NOTE_SHOWN = gettext_lazy("Created with caseapp: no limit until a manager sets an amount")
+
+
 def _managers():
     return (get_user_model().objects.filter(is_active=True, groups__name=MANAGER).distinct().order_by("username"))
 
@@ -135,7 +140,8 @@ def _change_rows(changes) -> list[dict]:
                 after = after or no_limit
             what.append({"label": label, "before": "" if before is None else before,
                          "after": "" if after is None else after})
-        rows.append({"change": change, "created": not change.before, "what": what})
+        note = _DEFAULT_BUDGET_NOTE_SHOWN if change.note == DEFAULT_BUDGET_NOTE else change.note
+        rows.append({"change": change, "created": not change.before, "what": what, "note": note})
     return rows
 
 
