@@ -1,6 +1,18 @@
 from django.urls import path
 
-from .views import attachments, budgets, cases, imports, managers, proposals, queue, reports, settings, staff
+from .views import (
+    attachments,
+    budgets,
+    cases,
+    imports,
+    managers,
+    policy_edit,
+    proposals,
+    queue,
+    reports,
+    settings,
+    staff,
+)
 
 app_name = "dashboard"
 
@@ -27,6 +39,8 @@ urlpatterns = [
     path("budgets/", budgets.budgets, name="budgets"),
     path("budgets/<int:budget_pk>/", budgets.budget_detail, name="budget"),
     path("policies/", managers.policy_versions, name="policies"),
+    path("policies/form/", policy_edit.policy_form, name="policy_form"),
+    path("policies/yaml/", policy_edit.policy_yaml, name="policy_yaml"),
     path("policies/compare/", managers.policy_compare, name="policy_compare"),
     path("policies/<int:version_pk>/", managers.policy_version_detail, name="policy"),
     path("policies/<int:version_pk>/activate/", managers.policy_version_activate, name="policy_activate"),

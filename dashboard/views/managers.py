@@ -91,6 +91,7 @@ def policy_version_detail(request, version_pk):
     version = get_object_or_404(PolicyVersion.objects.select_related("author"), pk=version_pk)
     return render(request, "dashboard/policy.html", {
         "version": version, "document": _document_text(version), "replay_form": ReplayForm(),
+        "active": policy_selectors.policy_version_active(),
         "others": PolicyVersion.objects.exclude(pk=version.pk).order_by("-number")[:50],
     })
 

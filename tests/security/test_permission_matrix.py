@@ -219,6 +219,16 @@ ENDPOINTS: dict[str, Endpoint] = {
            data=lambda w, s, a: {"name": "Matrix", "currency": "EUR", "period": "month", "amount": "20.00",
                                  "is_active": "on"}),
     )),
+    "dashboard.views.policy_edit.policy_form": Endpoint("page", (
+        Op("GET", manager, PAGE_OK, query=lambda w, s: {"rule": "late-delivery-discount"}),
+        Op("POST", manager, REDIRECT, changes=True,
+           data=lambda w, s, a: {"base": w.active_version.pk, "threshold:discount:EUR": "3.00"}),
+    ), note="thresholds left empty are dropped: the one given writes a new version"),
+    "dashboard.views.policy_edit.policy_yaml": Endpoint("page", (
+        Op("GET", manager, PAGE_OK),
+        Op("POST", manager, REDIRECT, changes=True,
+           data=lambda w, s, a: {"base": w.active_version.pk, "text": yaml.safe_dump(w.active_version.document)}),
+    )),
     "dashboard.views.managers.policy_versions": Endpoint("page", (Op("GET", manager, PAGE_OK),)),
     "dashboard.views.managers.policy_compare": Endpoint("page", (Op(
         "GET", manager, PAGE_OK, query=lambda w, s: {"a": w.active_version.pk, "b": w.new_version.pk}),)),
