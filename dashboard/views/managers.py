@@ -38,7 +38,11 @@ class DecisionForm(forms.Form):
 @manager_required
 def approvals(request):
     page = Paginator(policy_selectors.remedies_pending_approval(), settings.DASHBOARD_PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "dashboard/approvals.html", {"page": page, "remedies": page.object_list})
+    remedies = list(page.object_list)
+    # Each budget's spent / committed / remaining this period: three queries for the page, whatever its rows
+    balances = policy_selectors.budget_balances(slugs={remedy.budget for remedy in remedies}) if remedies else {}
+    rows = [(remedy, balances.get(remedy.budget)) for remedy in remedies]
+    return render(request, "dashboard/approvals.html", {"page": page, "remedies": remedies, "rows": rows})
 
 
 @require_POST

@@ -188,3 +188,53 @@ def test_agents_do_not_reach_budgets(agent_client, promotions):
 def test_the_service_keeps_its_own_checks(manager, promotions):
     with pytest.raises(Exception):  # noqa: B017 - the form is not the only gate
         budget_update(budget=promotions, by=manager, amount="-1")
+
+
+def _limited(slug, amount, manager):
+    budget = Budget.objects.filter(slug=slug).first()
+    if budget is None:
+        return budget_create(slug=slug, name="Customer care", currency="EUR", amount=amount, by=manager)
+    return budget_update(budget=budget, by=manager, amount=amount, currency="EUR", is_active=True)
+
+
+@pytest.fixture
+def late_case(manager):
+    from policies.services import policy_default_ensure
+    from tests.factories import ShipmentFactory, ValidityRuleFactory
+
+    ValidityRuleFactory()
+    policy_default_ensure()
+    today = timezone.localdate()
+    order = OrderFactory(total=Decimal("79.90"), currency="EUR", placed_at=timezone.now() - timedelta(days=8),
+                         promised_delivery_date=today - timedelta(days=3))
+    shipment = ShipmentFactory(order=order, status="delayed", estimated_delivery=today + timedelta(days=1))
+    return CaseFactory(customer=order.customer, order=order, shipment=shipment, category="late_delivery",
+                       channel="system", owner=manager)
+
+
+@pytest.mark.parametrize("amount, shown", [("10.00", "leaves {} of the budget this period"),
+                                           ("3.00", "takes the budget {} over its amount")])
+def test_the_case_page_shows_what_a_proposal_would_leave_of_its_budget(manager_client, manager, late_case,
+                                                                       amount, shown):
+    # given the late-delivery discount (5% of 79.90 = 4.00 EUR) booked to customer care, limited to an amount
+    _limited("customer_care", amount, manager)
+    # when
+    page = manager_client.get(reverse("dashboard:case", args=[late_case.pk])).content.decode()
+    # then
+    left = abs(Decimal(amount) - Decimal("4.00"))
+    assert shown.format(money(left, "EUR")) in page
+
+
+def test_the_approvals_page_shows_the_budgets_figures(manager_client, manager, other_manager, promotions):
+    # given a remedy waiting for approval and one already applied, both on the same budget
+    case = _case()
+    make_remedy(case=case, amount="30.00", budget="promotions")
+    waiting = make_remedy(case=case, amount="90.00", budget="promotions", status=RemedyStatus.PENDING_APPROVAL,
+                          proposed_by=other_manager, needs_approval=True)
+    # when
+    page = manager_client.get(reverse("dashboard:approvals")).content.decode()
+    # then the row says what the budget has spent, committed and left this period
+    row = page.split(f'id="remedy-{waiting.pk}"')[1].split("</tr>")[0]
+    figures = row.split('class="budget-figures"')[1]
+    for amount in ("30.00", "90.00", "-20.00"):
+        assert money(Decimal(amount), "EUR") in figures
