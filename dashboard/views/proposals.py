@@ -99,7 +99,9 @@ def case_proposal_context(request, case: Case, *, can_work: bool, forms: dict, r
     decided = {remedy.proposal_key for remedy in remedies}
     shown = [proposal for proposal in proposals if not proposal.already_decided and proposal.key not in decided]
     return {  # a proposal already in the ledger is shown once, as a remedy above, not again as a proposal
-        "proposals": [(proposal, None, leaves) for proposal, leaves in _budget_leaves(shown)],
+        "proposals": [(proposal, None) for proposal in shown],
+        # the same, each with what it would leave of its budget (the page shows it beside the cost)
+        "proposal_rows": [(proposal, None, leaves) for proposal, leaves in _budget_leaves(shown)],
         "override_form": forms.get("override_form")
         or OverrideForm(initial={"currency": _currency_of(case), "kind": RemedyKind.MANAGER_OVERRIDE}, case=case),
     }
