@@ -140,7 +140,7 @@ def demo_after_the_scans():
 def _pages() -> list[str]:
     cases = Case.objects.filter(customer__email__in=STORY_EMAILS).order_by("pk")
     pages = [reverse("dashboard:queue"), reverse("dashboard:approvals"), reverse("dashboard:policies"),
-             reverse("dashboard:remedy_report"), reverse("dashboard:budgets"),
+             reverse("dashboard:remedy_report"), reverse("dashboard:budgets"), reverse("dashboard:claims"),
              reverse("dashboard:policy_form") + "?rule=late-delivery-discount", reverse("dashboard:policy_yaml")]
     budget = Budget.objects.filter(slug="customer_care").first()
     if budget is not None:
