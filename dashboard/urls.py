@@ -1,6 +1,19 @@
 from django.urls import path
 
-from .views import attachments, cases, claims, imports, managers, proposals, queue, reports, settings, staff
+from .views import (
+    attachments,
+    budgets,
+    cases,
+    claims,
+    imports,
+    managers,
+    policy_edit,
+    proposals,
+    queue,
+    reports,
+    settings,
+    staff,
+)
 
 app_name = "dashboard"
 
@@ -26,9 +39,13 @@ urlpatterns = [
     path("cases/<int:pk>/override/", proposals.case_override, name="case_override"),
     path("approvals/", managers.approvals, name="approvals"),
     path("approvals/<int:remedy_pk>/decide/", managers.approval_decide, name="approval_decide"),
+    path("budgets/", budgets.budgets, name="budgets"),
+    path("budgets/<int:budget_pk>/", budgets.budget_detail, name="budget"),
     path("claims/", claims.claims, name="claims"),
     path("claims/<int:claim_pk>/act/", claims.claim_act, name="claim_act"),
     path("policies/", managers.policy_versions, name="policies"),
+    path("policies/form/", policy_edit.policy_form, name="policy_form"),
+    path("policies/yaml/", policy_edit.policy_yaml, name="policy_yaml"),
     path("policies/compare/", managers.policy_compare, name="policy_compare"),
     path("policies/<int:version_pk>/", managers.policy_version_detail, name="policy"),
     path("policies/<int:version_pk>/activate/", managers.policy_version_activate, name="policy_activate"),

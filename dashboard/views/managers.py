@@ -38,7 +38,11 @@ class DecisionForm(forms.Form):
 @manager_required
 def approvals(request):
     page = Paginator(policy_selectors.remedies_pending_approval(), settings.DASHBOARD_PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "dashboard/approvals.html", {"page": page, "remedies": page.object_list})
+    remedies = list(page.object_list)
+    # Each budget's spent / committed / remaining this period: three queries for the page, whatever its rows
+    balances = policy_selectors.budget_balances(slugs={remedy.budget for remedy in remedies}) if remedies else {}
+    rows = [(remedy, balances.get(remedy.budget)) for remedy in remedies]
+    return render(request, "dashboard/approvals.html", {"page": page, "remedies": remedies, "rows": rows})
 
 
 @require_POST
@@ -91,6 +95,7 @@ def policy_version_detail(request, version_pk):
     version = get_object_or_404(PolicyVersion.objects.select_related("author"), pk=version_pk)
     return render(request, "dashboard/policy.html", {
         "version": version, "document": _document_text(version), "replay_form": ReplayForm(),
+        "active": policy_selectors.policy_version_active(),
         "others": PolicyVersion.objects.exclude(pk=version.pk).order_by("-number")[:50],
     })
 

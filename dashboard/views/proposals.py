@@ -17,7 +17,7 @@ from cases.models import Case
 from orders.models import OrderStatus
 from policies import services as policy_services
 from policies.models import DefaultBudget, RemedyKind
-from policies.selectors import budget_choices
+from policies.selectors import budget_balances, budget_choices
 
 from ..permissions import agent_required, check_can_work_case, manager_required
 
@@ -75,13 +75,33 @@ def _currency_of(case: Case) -> str:
     return ""
 
 
+def _budget_leaves(proposals) -> list[tuple]:
+    """Each proposal with what it would leave of its budget this period ({"left": amount, "currency": code}; None
+    when its budget has no limit or another currency). Three queries for all of them, none without a cost."""
+    costly = {proposal.budget for proposal in proposals if proposal.cost > 0}
+    balances = budget_balances(slugs=costly) if costly else {}
+    result = []
+    for proposal in proposals:
+        balance = balances.get(proposal.budget)
+        leaves = None
+        if balance is not None and proposal.cost > 0 and balance.currency == proposal.currency \
+                and balance.amount is not None:
+            leaves = {"left": balance.leaves(proposal.cost), "currency": balance.currency,
+                      "over": balance.leaves(proposal.cost) < 0}
+            leaves["over_by"] = -leaves["left"] if leaves["over"] else None
+        result.append((proposal, leaves))
+    return result
+
+
 def case_proposal_context(request, case: Case, *, can_work: bool, forms: dict, remedies: list,
                           loyalty=None) -> dict:
     proposals = list(policy_services.case_proposals(case=case, loyalty=loyalty)) if case.is_open else []
     decided = {remedy.proposal_key for remedy in remedies}
+    shown = [proposal for proposal in proposals if not proposal.already_decided and proposal.key not in decided]
     return {  # a proposal already in the ledger is shown once, as a remedy above, not again as a proposal
-        "proposals": [(proposal, None) for proposal in proposals
-                      if not proposal.already_decided and proposal.key not in decided],
+        "proposals": [(proposal, None) for proposal in shown],
+        # the same, each with what it would leave of its budget (the page shows it beside the cost)
+        "proposal_rows": [(proposal, None, leaves) for proposal, leaves in _budget_leaves(shown)],
         "override_form": forms.get("override_form")
         or OverrideForm(initial={"currency": _currency_of(case), "kind": RemedyKind.MANAGER_OVERRIDE}, case=case),
     }

@@ -30,7 +30,7 @@ from notifications.scans.shipments import (
     uncollected_parcels_queryset,
 )
 from orders.models import Courier, Order, OrderLine, Shipment, ShipmentEvent
-from policies.models import PolicyVersion
+from policies.models import Budget, PolicyVersion
 from policies.services import policy_default_ensure
 from vouchers.models import ValidityRule, Voucher
 
@@ -140,7 +140,11 @@ def demo_after_the_scans():
 def _pages() -> list[str]:
     cases = Case.objects.filter(customer__email__in=STORY_EMAILS).order_by("pk")
     pages = [reverse("dashboard:queue"), reverse("dashboard:approvals"), reverse("dashboard:policies"),
-             reverse("dashboard:remedy_report"), reverse("dashboard:claims")]
+             reverse("dashboard:remedy_report"), reverse("dashboard:budgets"), reverse("dashboard:claims"),
+             reverse("dashboard:policy_form") + "?rule=late-delivery-discount", reverse("dashboard:policy_yaml")]
+    budget = Budget.objects.filter(slug="customer_care").first()
+    if budget is not None:
+        pages.append(reverse("dashboard:budget", args=[budget.pk]))
     pages += [reverse("dashboard:case", args=[case.pk]) for case in cases]
     version = PolicyVersion.objects.filter(is_active=True).first()
     if version is not None:

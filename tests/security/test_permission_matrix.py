@@ -43,8 +43,8 @@ from claims.services import claim_open_for_remedy
 from macros.models import Macro, MacroText
 from notifications.models import Message
 from orders.models import Order, Shipment, ShipmentEvent
-from policies.models import PolicyVersion, Remedy, RemedyStatus
-from policies.services import policy_version_activate, policy_version_create
+from policies.models import Budget, BudgetChange, PolicyVersion, Remedy, RemedyStatus
+from policies.services import budget_create, policy_version_activate, policy_version_create
 from tests.factories import (
     CaseFactory,
     CustomerFactory,
@@ -278,6 +278,28 @@ ENDPOINTS: dict[str, Endpoint] = {
     "dashboard.views.managers.approval_decide": Endpoint("page", (Op(
         "POST", manager, REDIRECT, changes=True, kwargs=lambda w, s: {"remedy_pk": w.remedy.pk},
         data=lambda w, s, a: {"decision": "reject", "reason": "Not this time."}),)),
+    "dashboard.views.budgets.budgets": Endpoint("page", (
+        Op("GET", manager, PAGE_OK),
+        Op("POST", manager, REDIRECT, changes=True,
+           data=lambda w, s, a: {"slug": "matrix-new", "name": "Matrix", "currency": "EUR", "period": "month",
+                                 "amount": "10.00", "is_active": "on"}),
+    )),
+    "dashboard.views.budgets.budget_detail": Endpoint("page", (
+        Op("GET", manager, PAGE_OK, kwargs=lambda w, s: {"budget_pk": w.budget.pk}),
+        Op("POST", manager, REDIRECT, changes=True, kwargs=lambda w, s: {"budget_pk": w.budget.pk},
+           data=lambda w, s, a: {"name": "Matrix", "currency": "EUR", "period": "month", "amount": "20.00",
+                                 "is_active": "on"}),
+    )),
+    "dashboard.views.policy_edit.policy_form": Endpoint("page", (
+        Op("GET", manager, PAGE_OK, query=lambda w, s: {"rule": "late-delivery-discount"}),
+        Op("POST", manager, REDIRECT, changes=True,
+           data=lambda w, s, a: {"base": w.active_version.pk, "threshold:discount:EUR": "3.00"}),
+    ), note="thresholds left empty are dropped: the one given writes a new version"),
+    "dashboard.views.policy_edit.policy_yaml": Endpoint("page", (
+        Op("GET", manager, PAGE_OK),
+        Op("POST", manager, REDIRECT, changes=True,
+           data=lambda w, s, a: {"base": w.active_version.pk, "text": yaml.safe_dump(w.active_version.document)}),
+    )),
     "dashboard.views.claims.claims": Endpoint("page", (Op("GET", manager, PAGE_OK),)),
     "dashboard.views.claims.claim_act": Endpoint("page", (Op(
         "POST", manager, REDIRECT, changes=True, kwargs=lambda w, s: {"claim_pk": w.claim.pk},
@@ -430,6 +452,7 @@ class World:
     claim: Claim | None = None
     active_version: PolicyVersion | None = None
     new_version: PolicyVersion | None = None
+    budget: Budget | None = None
 
 
 def _default_policy() -> PolicyVersion:
@@ -473,6 +496,7 @@ def _build_world() -> World:
     world.claim = claim_open_for_remedy(absorbed)
     world.active_version = PolicyVersion.objects.filter(is_active=True).first() or _default_policy()
     world.new_version = policy_version_create(document=world.active_version.document, note="matrix")
+    world.budget = budget_create(slug="matrix", name="Matrix", currency="EUR", amount="10.00", by=None)
     return world
 
 
@@ -500,6 +524,8 @@ def fingerprint() -> tuple:
         list(PolicyVersion.objects.order_by("pk").values_list("pk", "is_active")),
         list(Macro.objects.order_by("pk").values_list("pk", "name", "updated_at")),
         list(MacroText.objects.order_by("pk").values_list("pk", "text")),
+        list(Budget.objects.order_by("pk").values_list("pk", "name", "amount", "is_active")),
+        BudgetChange.objects.count(),
     )
 
 
