@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "intake",
     "search",
     "health",
+    "inbox",
 ]
 
 MIDDLEWARE = [
@@ -330,6 +331,9 @@ INTAKE_WEBHOOK_PAYLOAD_RETENTION_DAYS = env.int("INTAKE_WEBHOOK_PAYLOAD_RETENTIO
 INTAKE_UPLOAD_MAX_BYTES = env.int("INTAKE_UPLOAD_MAX_BYTES", default=20_000_000)
 # Search: the shop's order-number prefix, so "1004" also finds "SHOP-1004" (empty: none).
 CASEAPP_ORDER_NUMBER_PREFIX = env.str("CASEAPP_ORDER_NUMBER_PREFIX", default="")
+# Inbound email (inbox/): the support address customers write to; case emails carry a signed reply address on it
+# (support+c<case>-<signature>@domain, plus-addressing). Empty: DEFAULT_FROM_EMAIL's address.
+CASEAPP_SUPPORT_ADDRESS = env.str("CASEAPP_SUPPORT_ADDRESS", default="")
 
 # --- Files on cases (cases.Attachment): a local folder by default, S3-compatible storage by setting -----------
 MEDIA_ROOT = VAR_DIR / "media"
