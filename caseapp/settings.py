@@ -238,6 +238,9 @@ ANYMAIL = {
     }.items()
     if value
 }
+# The ESPs whose inbound webhooks are mounted (/anymail/<esp>/inbound/: mail to the support address, inbox/);
+# none unless listed. Authenticated like the tracking webhooks (ANYMAIL_WEBHOOK_SECRET plus the ESP's signature).
+ANYMAIL_INBOUND_ESPS = env.list("ANYMAIL_INBOUND_ESPS", default=[])
 # The ESPs whose tracking webhooks are mounted (/anymail/<esp>/tracking/): the one EMAIL_BACKEND sends through,
 # or those listed. Each needs ANYMAIL_WEBHOOK_SECRET (and its own signing key where the ESP signs).
 ANYMAIL_WEBHOOK_ESPS = env.list(
@@ -346,6 +349,7 @@ CASEAPP_ATTACHMENT_TYPES = env.list("CASEAPP_ATTACHMENT_TYPES", default=[
     "application/vnd.ms-excel", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "application/vnd.oasis.opendocument.text", "application/vnd.oasis.opendocument.spreadsheet",
     "video/mp4", "video/quicktime",
+    "message/rfc822",  # a forwarded email, attached whole (inbox/)
 ])
 CASEAPP_STORAGE = env.str("CASEAPP_STORAGE", default="filesystem")
 if CASEAPP_STORAGE == "filesystem":

@@ -210,8 +210,28 @@ def _body_and_files(message: EmailMessage, parsed: ParsedEmail) -> None:
     parsed.text_reply = reply_text(parsed.text)
 
 
+def _scrub(value: str) -> str:
+    """Text PostgreSQL can store: no NUL, no lone surrogate (what undecodable bytes become)."""
+    return value.replace("\x00", "").encode("utf-8", "replace").decode("utf-8") if value else value
+
+
+def _scrubbed(parsed: ParsedEmail) -> ParsedEmail:
+    for name, value in vars(parsed).items():
+        if isinstance(value, str):
+            setattr(parsed, name, _scrub(value))
+        elif isinstance(value, list) and all(isinstance(item, str) for item in value):
+            setattr(parsed, name, [_scrub(item) for item in value])
+    for attachment in parsed.attachments:
+        attachment.filename = _scrub(attachment.filename)
+    return parsed
+
+
 def email_parse(raw: bytes) -> ParsedEmail:
     """Everything caseapp reads from a raw message. Never raises: a message it cannot read has a ``problem``."""
+    return _scrubbed(_email_parse(raw))
+
+
+def _email_parse(raw: bytes) -> ParsedEmail:
     raw = bytes(raw or b"")
     try:
         message = BytesParser(policy=policy.default).parsebytes(raw)

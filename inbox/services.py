@@ -18,12 +18,20 @@ import re
 from functools import lru_cache
 
 from django.conf import settings
-from django.db.models import Q
 from django.db import IntegrityError, InterfaceError, OperationalError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
-from cases.models import OPEN_STATUSES, AttachmentSource, Case, CaseCategory, CaseChannel, CaseEventKind, CaseStatus
+from cases.models import (
+    OPEN_STATUSES,
+    AttachmentSource,
+    Case,
+    CaseCategory,
+    CaseChannel,
+    CaseEventKind,
+    CaseStatus,
+)
 from cases.services import (
     ACT_CUSTOMER_WROTE,
     attachment_store,

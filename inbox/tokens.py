@@ -10,7 +10,7 @@ from django.utils.crypto import constant_time_compare, salted_hmac
 
 SALT = "inbox.case-reply-address"
 SIGNATURE_LENGTH = 16
-TOKEN = re.compile(r"\+c(\d{1,18})-([0-9a-f]{%d})@" % SIGNATURE_LENGTH, re.IGNORECASE)
+TOKEN = re.compile(r"\+c(\d{1,18})-([0-9a-f]{" + str(SIGNATURE_LENGTH) + r"})@", re.IGNORECASE)
 
 
 def _signature(case_id: int) -> str:
