@@ -21,7 +21,7 @@ from django.conf import settings
 from django.db import IntegrityError, InterfaceError, OperationalError, transaction
 from django.db.models import Q
 from django.utils import timezone
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext, gettext_noop
 
 from cases.models import (
     OPEN_STATUSES,
@@ -196,7 +196,7 @@ def _case_new(*, parsed: ParsedEmail, customer: Customer):
                      .order_by("-arrived_at", "-arrival_number").first())
         if open_case is not None:
             return open_case, "order"
-    subject = (parsed.subject or parsed.text_reply.split("\n", 1)[0] or "(no subject)").strip()[:200]
+    subject = (parsed.subject or parsed.text_reply.split("\n", 1)[0] or gettext("(no subject)")).strip()[:200]
     reported_at = parsed.sent_at if parsed.sent_at and parsed.sent_at <= timezone.now() else None
     try:
         with transaction.atomic():
