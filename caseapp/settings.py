@@ -320,6 +320,7 @@ BEAT_SCANS = [  # (schedule name, task, environment variable with its interval i
 ]
 BEAT_SCANS += [  # tasks of other apps: their full dotted name
     ("purge-webhook-payloads", "intake.tasks.purge_webhook_payloads_task", "INTAKE_PURGE_SECONDS", 3600),
+    ("fetch-email", "inbox.tasks.fetch_email_task", "CASEAPP_IMAP_POLL_SECONDS", 60),
 ]
 CELERY_BEAT_SCHEDULE: dict = {  # a task without a module is one of notifications.tasks
     name: {"task": task if "." in task else f"notifications.tasks.{task}",
@@ -337,6 +338,19 @@ CASEAPP_ORDER_NUMBER_PREFIX = env.str("CASEAPP_ORDER_NUMBER_PREFIX", default="")
 # Inbound email (inbox/): the support address customers write to; case emails carry a signed reply address on it
 # (support+c<case>-<signature>@domain, plus-addressing). Empty: DEFAULT_FROM_EMAIL's address.
 CASEAPP_SUPPORT_ADDRESS = env.str("CASEAPP_SUPPORT_ADDRESS", default="")
+# An IMAP mailbox read by manage.py fetch_email and the beat task inbox.tasks.fetch_email_task (off without a host).
+CASEAPP_IMAP_HOST = env.str("CASEAPP_IMAP_HOST", default="")
+CASEAPP_IMAP_PORT = env.int("CASEAPP_IMAP_PORT", default=0)  # 0: 993 with ssl, 143 otherwise
+CASEAPP_IMAP_USER = env.str("CASEAPP_IMAP_USER", default="")
+CASEAPP_IMAP_PASSWORD = env.str("CASEAPP_IMAP_PASSWORD", default="")
+CASEAPP_IMAP_FOLDER = env.str("CASEAPP_IMAP_FOLDER", default="INBOX")
+CASEAPP_IMAP_DONE_FOLDER = env.str("CASEAPP_IMAP_DONE_FOLDER", default="")  # empty: taken messages are marked seen
+CASEAPP_IMAP_SECURITY = env.str("CASEAPP_IMAP_SECURITY", default="ssl")  # ssl | starttls | none
+if CASEAPP_IMAP_SECURITY not in ("ssl", "starttls", "none"):
+    raise ValueError("CASEAPP_IMAP_SECURITY must be ssl, starttls or none.")
+CASEAPP_IMAP_TIMEOUT = env.int("CASEAPP_IMAP_TIMEOUT", default=30)
+CASEAPP_IMAP_BATCH = env.int("CASEAPP_IMAP_BATCH", default=200)
+CASEAPP_IMAP_POLL_SECONDS = env.float("CASEAPP_IMAP_POLL_SECONDS", default=60)
 
 # --- Files on cases (cases.Attachment): a local folder by default, S3-compatible storage by setting -----------
 MEDIA_ROOT = VAR_DIR / "media"

@@ -13,6 +13,15 @@ class InboundStatus(models.TextChoices):
     IGNORED_AUTO = "ignored_auto", _("Automatic reply or bounce")
 
 
+class InboundProblem(models.TextChoices):
+    """Why a message was kept unprocessed (the technical detail is in ``InboundMessage.reason``)."""
+
+    NO_SENDER = "no_sender", _("No sender")
+    MALFORMED = "malformed", _("Broken MIME structure")
+    UNREADABLE = "unreadable", _("Cannot be parsed")
+    FAILED = "failed", _("Could not be processed")
+
+
 class InboundSource(models.TextChoices):
     IMAP = "imap", _("IMAP mailbox")
     PIPE = "pipe", _("Mail server pipe")
@@ -31,6 +40,7 @@ class InboundMessage(models.Model):
     raw = models.BinaryField()
     source = models.CharField(max_length=10, choices=InboundSource.choices)
     status = models.CharField(max_length=12, choices=InboundStatus.choices)
+    problem = models.CharField(max_length=12, choices=InboundProblem.choices, blank=True)
     reason = models.CharField(max_length=500, blank=True, help_text="Why it was not processed or was ignored.")
     from_address = models.CharField(max_length=254, blank=True)
     from_name = models.CharField(max_length=200, blank=True)
@@ -59,6 +69,8 @@ class InboundMessage(models.Model):
             models.CheckConstraint(condition=models.Q(status__in=InboundStatus.values), name="inbound_status_known"),
             models.CheckConstraint(condition=models.Q(source__in=InboundSource.values), name="inbound_source_known"),
             models.CheckConstraint(condition=~models.Q(message_id=""), name="inbound_has_message_id"),
+            models.CheckConstraint(condition=models.Q(problem__in=[*InboundProblem.values, ""]),
+                                   name="inbound_problem_known"),
         ]
 
     def __str__(self):

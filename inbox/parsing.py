@@ -41,7 +41,8 @@ class ParsedAttachment:
 @dataclass
 class ParsedEmail:
     message_id: str
-    problem: str = ""  # why the message cannot be processed ("" when it can)
+    problem: str = ""  # why the message cannot be processed ("" when it can), for the record
+    problem_kind: str = ""  # the same as an inbox.models.InboundProblem code
     auto_reason: str = ""  # why it is an automatic message (auto-reply, bounce), "" for a person's mail
     is_bounce: bool = False
     bounced_message_ids: list[str] = field(default_factory=list)
@@ -236,7 +237,8 @@ def _email_parse(raw: bytes) -> ParsedEmail:
     try:
         message = BytesParser(policy=policy.default).parsebytes(raw)
     except Exception as exc:  # the parser is lenient; this is truly unreadable input
-        return ParsedEmail(message_id=message_id_of(raw, ""), problem=f"unreadable: {type(exc).__name__}")
+        return ParsedEmail(message_id=message_id_of(raw, ""), problem=f"unreadable: {type(exc).__name__}",
+                           problem_kind="unreadable")
     parsed = ParsedEmail(message_id=message_id_of(raw, _header(message, "Message-ID")))
     try:
         parsed.auto_reason = auto_reason_of(message)
@@ -260,12 +262,12 @@ def _email_parse(raw: bytes) -> ParsedEmail:
         parsed.in_reply_to = in_reply_to[0][:MESSAGE_ID_MAX] if in_reply_to else ""
         parsed.references = [i for i in message_ids_in(_header(message, "References")) if len(i) <= MESSAGE_ID_MAX]
         if any(isinstance(defect, BROKEN_STRUCTURE) for part in message.walk() for defect in part.defects):
-            parsed.problem = "malformed MIME: the multipart structure is broken"
+            parsed.problem, parsed.problem_kind = "malformed MIME: the multipart structure is broken", "malformed"
             return parsed
         _body_and_files(message, parsed)
     except Exception as exc:  # a message that breaks the parser is kept raw, not lost
-        parsed.problem = f"could not be parsed: {type(exc).__name__}: {exc}"[:500]
+        parsed.problem, parsed.problem_kind = f"could not be parsed: {type(exc).__name__}: {exc}"[:500], "unreadable"
         return parsed
     if not parsed.problem and not parsed.auto_reason and "@" not in parsed.from_address:
-        parsed.problem = "no sender: the message has no usable From address"
+        parsed.problem, parsed.problem_kind = "no sender: the message has no usable From address", "no_sender"
     return parsed

@@ -45,7 +45,7 @@ from customers.models import Customer
 from customers.services import customer_upsert
 
 from . import tokens
-from .models import InboundMessage, InboundSource, InboundStatus
+from .models import InboundMessage, InboundProblem, InboundSource, InboundStatus
 from .parsing import ParsedEmail, email_parse
 
 logger = logging.getLogger(__name__)
@@ -222,6 +222,7 @@ def _process(inbound: InboundMessage, parsed: ParsedEmail) -> None:
     if parsed.problem:
         inbound.status = InboundStatus.UNPROCESSED
         inbound.reason = parsed.problem[:500]
+        inbound.problem = parsed.problem_kind or InboundProblem.UNREADABLE
         return
     sender = Customer.objects.filter(email__iexact=parsed.from_address).first()
     case, how = _thread(parsed, sender)
@@ -273,6 +274,7 @@ def inbound_email_receive(raw: bytes, *, source: str) -> tuple[InboundMessage, b
         logger.exception("inbound email %s kept unprocessed", parsed.message_id)
         inbound.case = None
         inbound.status = InboundStatus.UNPROCESSED
+        inbound.problem = InboundProblem.FAILED
         inbound.reason = f"could not be processed: {type(exc).__name__}: {exc}"[:500]
     inbound.save()
     return inbound, True

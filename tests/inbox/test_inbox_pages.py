@@ -19,7 +19,8 @@ def test_managers_see_the_unprocessed_messages_and_their_raw_source(client, mana
     # when the manager opens the list
     page = client.get(reverse("dashboard:inbound_unprocessed")).content.decode()
     # then the two unreadable ones are listed with why, the processed one is not
-    assert "broken" in page and "hello" in page and "no sender" in page and "Tappeto" not in page
+    assert "broken" in page and "hello" in page and "No sender" in page and "Broken MIME structure" in page
+    assert "Tappeto" not in page
     # and the raw source downloads whole, as a file, never rendered
     broken = InboundMessage.objects.get(subject="broken")
     response = client.get(reverse("dashboard:inbound_raw", args=[broken.pk]))
