@@ -293,3 +293,30 @@ def test_language_guess_and_order_candidates(settings):
     assert language_guess("") == "en"
     settings.CASEAPP_ORDER_NUMBER_PREFIX = "SHOP-"
     assert order_candidates("Order #1004 and SHOP-1005, not 12") == ["1004", "SHOP-1004", "SHOP-1005"]
+
+
+def test_our_case_email_carries_the_reply_address_and_the_customer_answer_threads_back(mailoutbox):
+    from notifications import catalogue
+    from notifications.services import message_queue, message_send
+
+    # given an email sent from a case (any template; the outbox gives every case email the case's reply address)
+    case = CaseFactory(customer=CustomerFactory(email="ioana@mail.example"), status=CaseStatus.WAITING_ON_CUSTOMER)
+    context = {"customer_name": "Ioana", "voucher_code": "GIFT-42", "balance": "150.00", "currency": "RON",
+               "expiry_date": "2027-03-14", "where_to_use": ""}
+    ours, _ = message_queue(recipient="ioana@mail.example", template=catalogue.VOUCHER_REMINDER,
+                            idempotency_key="reply-address-1", context=context, case=case)
+    assert message_send(message_id=ours.pk).result == "sent"
+    sent = mailoutbox[-1]
+    assert sent.reply_to == [case_reply_address(case.pk)]
+    # when the customer's client answers to it, quoting nothing but the Reply-To (no In-Reply-To kept)
+    raw = _email(sender="Ioana <ioana@mail.example>", subject="Re: " + sent.subject, body="Mulțumesc!",
+                 message_id="<answer-1@mail.example>", to=sent.reply_to[0])
+    message, _ = inbound_email_receive(raw, source="pipe")
+    # then it lands on the case, which is open again (the customer wrote), and no first response is recorded
+    case.refresh_from_db()
+    assert message.case == case and message.threaded_by == "reply_address"
+    assert case.status == CaseStatus.OPEN and case.first_responded_at is None
+    # and with the Message-ID of ours in In-Reply-To, that is what threads it
+    raw = _email(sender="ioana@mail.example", subject="Re: again", body="Și încă ceva.",
+                 message_id="<answer-2@mail.example>", in_reply_to=sent.extra_headers["Message-ID"])
+    assert inbound_email_receive(raw, source="pipe")[0].threaded_by == "message_id"
