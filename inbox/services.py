@@ -163,13 +163,16 @@ def _bounce_record(parsed: ParsedEmail) -> int:
 
 
 def _customer_wrote(*, case: Case, inbound: InboundMessage, parsed: ParsedEmail, how: str) -> Case:
-    """Put the email on the case's timeline; a resolved or closed case is reopened (our first-response clock is
-    not touched: the customer writing is not our answer)."""
+    """Put the email on the case's timeline. On a case it continues (``how`` says how it was found), a resolved or
+    closed case is reopened and a case waiting on the customer is open again; a case the email just opened stays
+    new, for the queue. Our first-response clock is not touched: the customer writing is not our answer."""
     case_event_append(
         case=case, kind=CaseEventKind.EMAIL_IN, text=parsed.text_reply or parsed.subject,
         data={"inbound_message_id": inbound.pk, "from": parsed.from_address, "subject": parsed.subject,
               "threaded_by": how, "has_quoted_history": parsed.text_reply.strip() != parsed.text.strip()},
     )
+    if how == "new":
+        return case
     if case.status in (CaseStatus.RESOLVED, CaseStatus.CLOSED):
         message = say(gettext_noop("Reopened: the customer wrote again by email."))
         case = case_change_status(case=case, status=CaseStatus.OPEN, reason=say_text(message))
@@ -224,11 +227,11 @@ def _process(inbound: InboundMessage, parsed: ParsedEmail) -> None:
         inbound.reason = parsed.problem[:500]
         inbound.problem = parsed.problem_kind or InboundProblem.UNREADABLE
         return
+    inbound.language = language_guess(f"{parsed.subject}\n{parsed.text_reply}")
     sender = Customer.objects.filter(email__iexact=parsed.from_address).first()
     case, how = _thread(parsed, sender)
     if case is None:
-        if sender is None:
-            inbound.language = language_guess(f"{parsed.subject}\n{parsed.text_reply}")
+        if sender is None:  # a new customer is written to in the language they wrote in
             sender, _ = customer_upsert(email=parsed.from_address, name=parsed.from_name,
                                         preferred_language=inbound.language)
         case, how = _case_new(parsed=parsed, customer=sender)
@@ -272,7 +275,7 @@ def inbound_email_receive(raw: bytes, *, source: str) -> tuple[InboundMessage, b
         raise  # the database is gone: the caller (the MTA, the provider, IMAP) retries; nothing was stored
     except Exception as exc:
         logger.exception("inbound email %s kept unprocessed", parsed.message_id)
-        inbound.case = None
+        inbound.case, inbound.threaded_by, inbound.data = None, "", {}
         inbound.status = InboundStatus.UNPROCESSED
         inbound.problem = InboundProblem.FAILED
         inbound.reason = f"could not be processed: {type(exc).__name__}: {exc}"[:500]

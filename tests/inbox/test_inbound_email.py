@@ -45,7 +45,7 @@ def test_a_new_email_in_any_charset_opens_an_email_case_for_a_new_customer_in_th
     # then it is processed into a new email case, with the text decoded from its charset
     assert message.status == InboundStatus.PROCESSED, message.reason
     case = message.case
-    assert case.channel == "email" and case.status == CaseStatus.OPEN
+    assert case.channel == "email" and case.status == CaseStatus.NEW  # in the queue, like any new case
     assert words in message.text and words in email_in_events(case)[0].text
     # and the customer is created, matched case-insensitively, with the language of the text
     customer = Customer.objects.get(email__iexact=sender)
