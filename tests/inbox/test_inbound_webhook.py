@@ -84,3 +84,14 @@ def test_inbound_webhooks_answer_404_unless_the_esp_is_listed(client, settings):
     response = client.post("/anymail/mailgun/inbound_mime/", data=mailgun_fields(fixture_bytes("no_from.eml")),
                            **basic())
     assert response.status_code == 404 and InboundMessage.objects.count() == 0
+
+
+def test_the_deploy_check_names_an_unknown_inbound_esp_and_a_missing_secret(settings):
+    from caseapp.checks import secret_problems
+
+    settings.ANYMAIL_WEBHOOK_ESPS = []
+    settings.ANYMAIL_INBOUND_ESPS = ["mailgum"]
+    settings.ANYMAIL = {key: value for key, value in settings.ANYMAIL.items() if key != "WEBHOOK_SECRET"}
+    problems = dict(secret_problems())
+    assert "ANYMAIL_WEBHOOK_SECRET" in problems["caseapp.E002"]
+    assert "ANYMAIL_INBOUND_ESPS names 'mailgum'" in problems["caseapp.E004"]
