@@ -17,7 +17,7 @@ WEBHOOK_PASSWORD_MIN_LENGTH = 16
 
 def secret_problems() -> list[tuple[str, str]]:
     """(check id, message) for each secret that must be set before production."""
-    from caseapp.webhooks import KNOWN_ESPS, view_problem
+    from caseapp.webhooks import INBOUND_PATTERNS, KNOWN_ESPS, KNOWN_INBOUND_ESPS, view_problem
 
     problems = []
     key = settings.SECRET_KEY or ""
@@ -27,12 +27,13 @@ def secret_problems() -> list[tuple[str, str]]:
                                          "long random value, e.g. python -c 'import secrets; "
                                          "print(secrets.token_urlsafe(50))'."))
     esps = list(settings.ANYMAIL_WEBHOOK_ESPS)
-    if esps:
+    inbound_esps = list(getattr(settings, "ANYMAIL_INBOUND_ESPS", []))
+    if esps or inbound_esps:
         secret = settings.ANYMAIL.get("WEBHOOK_SECRET") or ""
         _, _, password = secret.partition(":")
         if not secret or secret == settings.UNUSABLE_WEBHOOK_SECRET or secret in PUBLIC_WEBHOOK_SECRETS:
             problems.append(("caseapp.E002", f"ANYMAIL_WEBHOOK_SECRET is not set (or is a public default) while the "
-                                             f"tracking webhooks of {', '.join(esps)} are mounted: set it to "
+                                             f"webhooks of {', '.join(dict.fromkeys(esps + inbound_esps))} are mounted: set it to "
                                              f"'user:long-random-password' and give the same to the ESP."))
         elif len(password) < WEBHOOK_PASSWORD_MIN_LENGTH:
             problems.append(("caseapp.E003", f"ANYMAIL_WEBHOOK_SECRET must look like 'user:password' with a password "
@@ -43,6 +44,12 @@ def secret_problems() -> list[tuple[str, str]]:
                                              f"webhook for (known: {', '.join(sorted(KNOWN_ESPS))})."))
         elif problem := view_problem(esp):
             problems.append(("caseapp.E004", f"The {esp} tracking webhook is not mounted: {problem}"))
+    for esp in inbound_esps:
+        if esp not in KNOWN_INBOUND_ESPS:
+            problems.append(("caseapp.E004", f"ANYMAIL_INBOUND_ESPS names {esp!r}, which anymail has no inbound "
+                                             f"webhook for (known: {', '.join(sorted(KNOWN_INBOUND_ESPS))})."))
+        elif problem := view_problem(esp, INBOUND_PATTERNS):
+            problems.append(("caseapp.E004", f"The {esp} inbound webhook is not mounted: {problem}"))
     return problems
 
 

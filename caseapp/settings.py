@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "macros",
     "health",
     "surveys",
+    "inbox",
 ]
 
 MIDDLEWARE = [
@@ -240,6 +241,9 @@ ANYMAIL = {
     }.items()
     if value
 }
+# The ESPs whose inbound webhooks are mounted (/anymail/<esp>/inbound/: mail to the support address, inbox/);
+# none unless listed. Authenticated like the tracking webhooks (ANYMAIL_WEBHOOK_SECRET plus the ESP's signature).
+ANYMAIL_INBOUND_ESPS = env.list("ANYMAIL_INBOUND_ESPS", default=[])
 # The ESPs whose tracking webhooks are mounted (/anymail/<esp>/tracking/): the one EMAIL_BACKEND sends through,
 # or those listed. Each needs ANYMAIL_WEBHOOK_SECRET (and its own signing key where the ESP signs).
 ANYMAIL_WEBHOOK_ESPS = env.list(
@@ -327,6 +331,7 @@ BEAT_SCANS = [  # (schedule name, task, environment variable with its interval i
 ]
 BEAT_SCANS += [  # tasks of other apps: their full dotted name
     ("purge-webhook-payloads", "intake.tasks.purge_webhook_payloads_task", "INTAKE_PURGE_SECONDS", 3600),
+    ("fetch-email", "inbox.tasks.fetch_email_task", "CASEAPP_IMAP_POLL_SECONDS", 60),
     ("scan-claim-deadlines", "claims.tasks.scan_claim_deadlines_task", "CLAIMS_SCAN_SECONDS", 3600),
     ("scan-due-surveys", "surveys.tasks.scan_due_surveys_task", "SURVEYS_SCAN_SECONDS", 300),
 ]
@@ -345,6 +350,22 @@ INTAKE_WEBHOOK_PAYLOAD_RETENTION_DAYS = env.int("INTAKE_WEBHOOK_PAYLOAD_RETENTIO
 INTAKE_UPLOAD_MAX_BYTES = env.int("INTAKE_UPLOAD_MAX_BYTES", default=20_000_000)
 # Search: the shop's order-number prefix, so "1004" also finds "SHOP-1004" (empty: none).
 CASEAPP_ORDER_NUMBER_PREFIX = env.str("CASEAPP_ORDER_NUMBER_PREFIX", default="")
+# Inbound email (inbox/): the support address customers write to; case emails carry a signed reply address on it
+# (support+c<case>-<signature>@domain, plus-addressing). Empty: DEFAULT_FROM_EMAIL's address.
+CASEAPP_SUPPORT_ADDRESS = env.str("CASEAPP_SUPPORT_ADDRESS", default="")
+# An IMAP mailbox read by manage.py fetch_email and the beat task inbox.tasks.fetch_email_task (off without a host).
+CASEAPP_IMAP_HOST = env.str("CASEAPP_IMAP_HOST", default="")
+CASEAPP_IMAP_PORT = env.int("CASEAPP_IMAP_PORT", default=0)  # 0: 993 with ssl, 143 otherwise
+CASEAPP_IMAP_USER = env.str("CASEAPP_IMAP_USER", default="")
+CASEAPP_IMAP_PASSWORD = env.str("CASEAPP_IMAP_PASSWORD", default="")
+CASEAPP_IMAP_FOLDER = env.str("CASEAPP_IMAP_FOLDER", default="INBOX")
+CASEAPP_IMAP_DONE_FOLDER = env.str("CASEAPP_IMAP_DONE_FOLDER", default="")  # empty: taken messages are marked seen
+CASEAPP_IMAP_SECURITY = env.str("CASEAPP_IMAP_SECURITY", default="ssl")  # ssl | starttls | none
+if CASEAPP_IMAP_SECURITY not in ("ssl", "starttls", "none"):
+    raise ValueError("CASEAPP_IMAP_SECURITY must be ssl, starttls or none.")
+CASEAPP_IMAP_TIMEOUT = env.int("CASEAPP_IMAP_TIMEOUT", default=30)
+CASEAPP_IMAP_BATCH = env.int("CASEAPP_IMAP_BATCH", default=200)
+CASEAPP_IMAP_POLL_SECONDS = env.float("CASEAPP_IMAP_POLL_SECONDS", default=60)
 
 # --- Satisfaction surveys (surveys/): one email per resolved case, after a delay, on or off per category -------
 # JSON: {"default": {"enabled": true, "delay_hours": 2}, "<case category>": {"enabled": false}, ...}; a category's
@@ -376,6 +397,7 @@ CASEAPP_ATTACHMENT_TYPES = env.list("CASEAPP_ATTACHMENT_TYPES", default=[
     "application/vnd.ms-excel", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "application/vnd.oasis.opendocument.text", "application/vnd.oasis.opendocument.spreadsheet",
     "video/mp4", "video/quicktime",
+    "message/rfc822",  # a forwarded email, attached whole (inbox/)
 ])
 CASEAPP_STORAGE = env.str("CASEAPP_STORAGE", default="filesystem")
 if CASEAPP_STORAGE == "filesystem":

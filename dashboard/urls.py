@@ -6,6 +6,7 @@ from .views import (
     cases,
     claims,
     imports,
+    inbox,
     managers,
     policy_edit,
     proposals,
@@ -56,5 +57,8 @@ urlpatterns = [
     path("reports/remedies/<str:table>.csv", reports.remedy_report_csv, name="remedy_report_csv"),
     path("imports/orders/", imports.order_import, name="order_import"),
     path("staff/", staff.staff_list, name="staff"),
+    path("inbox/unprocessed/", inbox.inbound_unprocessed, name="inbound_unprocessed"),
+    path("inbox/<int:pk>/", inbox.inbound_detail, name="inbound"),
+    path("inbox/<int:pk>/raw/", inbox.inbound_raw, name="inbound_raw"),
     path("staff/<int:user_pk>/unlock/", staff.staff_unlock, name="staff_unlock"),
 ]

@@ -58,6 +58,7 @@ from django.utils.translation import gettext_noop
 from cases.models import CaseEventKind
 from cases.services import case_event_append
 from cases.timeline import say, say_text
+from inbox.tokens import case_reply_address
 
 from .catalogue import TEMPLATES
 from .models import Message, MessageStatus
@@ -327,9 +328,11 @@ def _message_build(message: Message, rendered) -> EmailMultiAlternatives:
     headers = {"Message-ID": _message_id_header(message), "X-Caseapp-Message": message.idempotency_key}
     if settings.EMAIL_BACKEND in ("anymail.backends.brevo.EmailBackend", "anymail.backends.sendinblue.EmailBackend"):
         headers["idempotencyKey"] = provider_idempotency_key(message)  # Brevo reads it from the headers
+    # A case's email carries the case's signed reply address, so the customer's answer threads to it (inbox/).
+    reply_to = [case_reply_address(message.case_id)] if message.case_id else None
     email = EmailMultiAlternatives(
         subject=rendered.subject, body=rendered.text, from_email=settings.DEFAULT_FROM_EMAIL,
-        to=[message.recipient], headers=headers,
+        to=[message.recipient], headers=headers, reply_to=reply_to,
     )
     email.attach_alternative(rendered.html, "text/html")
     email.caseapp_idempotency_key = provider_idempotency_key(message)  # for backends that send it in HTTP headers

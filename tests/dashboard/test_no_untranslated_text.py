@@ -141,7 +141,8 @@ def _pages() -> list[str]:
     cases = Case.objects.filter(customer__email__in=STORY_EMAILS).order_by("pk")
     pages = [reverse("dashboard:queue"), reverse("dashboard:approvals"), reverse("dashboard:policies"),
              reverse("dashboard:remedy_report"), reverse("dashboard:budgets"), reverse("dashboard:claims"),
-             reverse("dashboard:policy_form") + "?rule=late-delivery-discount", reverse("dashboard:policy_yaml")]
+             reverse("dashboard:policy_form") + "?rule=late-delivery-discount", reverse("dashboard:policy_yaml"),
+             reverse("dashboard:inbound_unprocessed")]
     budget = Budget.objects.filter(slug="customer_care").first()
     if budget is not None:
         pages.append(reverse("dashboard:budget", args=[budget.pk]))

@@ -29,6 +29,7 @@ def test_every_scan_and_the_sweep_are_scheduled_as_registered_tasks():
         "intake.tasks.purge_webhook_payloads_task",
         "surveys.tasks.scan_due_surveys_task",  # satisfaction surveys whose delay has passed
         "vouchers.tasks.mark_expired_vouchers_task",  # nothing else stores "expired" on a voucher past its date
+        "inbox.tasks.fetch_email_task",  # does nothing without CASEAPP_IMAP_HOST
         "claims.tasks.scan_claim_deadlines_task",
     }
     assert scheduled <= set(app.tasks)

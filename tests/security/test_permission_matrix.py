@@ -146,6 +146,15 @@ def _attachment(world, state):
     return attachment
 
 
+def _inbound_kwargs(world, state):
+    """An email on the state's case (made inside the test's savepoint): agents read every case's email."""
+    from inbox.models import InboundMessage
+
+    message = InboundMessage.objects.create(message_id=f"<matrix-{uuid.uuid4().hex}@mail.example>", raw=b"x",
+                                            source="file", status="processed", case=world.cases[state])
+    return {"pk": message.pk}
+
+
 def _refund(world, state):
     """An applied refund on the state's case, not yet paid (made inside the test's savepoint)."""
     case = world.cases[state]
@@ -270,6 +279,11 @@ ENDPOINTS: dict[str, Endpoint] = {
     "dashboard.views.staff.staff_list": Endpoint("page", (Op("GET", manager, PAGE_OK),)),
     "dashboard.views.staff.staff_unlock": Endpoint("page", (Op(
         "POST", manager, REDIRECT, kwargs=lambda w, s: {"user_pk": w.users["alice"].pk}),)),
+    "dashboard.views.inbox.inbound_unprocessed": Endpoint("page", (Op("GET", manager, PAGE_OK),)),
+    "dashboard.views.inbox.inbound_detail": Endpoint("page", (Op("GET", agent, PAGE_OK, kwargs=_inbound_kwargs),),
+                                                     per_object=True),
+    "dashboard.views.inbox.inbound_raw": Endpoint("page", (Op("GET", agent, PAGE_OK, kwargs=_inbound_kwargs),),
+                                                  per_object=True),
     "apitokens.views.token_list": Endpoint("page", (Op("GET", manager, PAGE_OK),)),
     "apitokens.views.token_revoke": Endpoint("page", (Op(
         "POST", manager, frozenset({302, 404}), kwargs=lambda w, s: {"token_pk": 999_999}),),
@@ -364,8 +378,8 @@ EXEMPT = {
                "webhooks are authenticated by signature (tests/intake/test_webhooks.py); search by role "
                "(tests/search/test_search.py)",
     "favicon.ico": "a permanent redirect to a static file, public by design",
-    "anymail/": "ESP tracking webhooks, authenticated by the provider's secret, not by a role "
-                "(tests/notifications/test_tracking_webhook.py)",
+    "anymail/": "ESP tracking and inbound webhooks, authenticated by the provider's secret, not by a role "
+                "(tests/notifications/test_tracking_webhook.py, tests/inbox/test_inbound_webhook.py)",
     "health/live": "liveness for load balancers and orchestrators: public by design, says only 'ok' "
                    "(tests/stack/test_health.py)",
     "health/ready": "readiness for load balancers: public by design, names what is down, never data or secrets "
