@@ -19,6 +19,7 @@ import re
 import secrets
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -32,19 +33,22 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import psycopg2
+import redis
 from aiosmtpd.controller import Controller
-
-from tests.notifications.conftest import OwnRedis, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent  # the virtualenv's bin: python, gunicorn, celery (not resolved: a symlink)
 
 # Short intervals and limits so a killed worker's work is found again within seconds (the defaults are for a shop).
 STACK_SETTINGS = {
-    "NOTIFICATIONS_SCAN_SHIPMENTS_SECONDS": "2",
-    "NOTIFICATIONS_SCAN_BATCH_SIZE": "20",
-    "NOTIFICATIONS_SWEEP_SECONDS": "2",
-    "NOTIFICATIONS_SWEEP_AFTER_SECONDS": "5",
+    # A scan hands every shipment not handled yet to the workers in batches: one while the last one's batches
+    # are still queued hands them over again (the handler finds them done, but it is work), so not too often.
+    "NOTIFICATIONS_SCAN_SHIPMENTS_SECONDS": "3",
+    "NOTIFICATIONS_SCAN_BATCH_SIZE": "10",
+    # The sweep re-publishes rows left queued this long: a queue still working through its backlog must not be
+    # given every message again (it sends nothing twice, but the copies take the workers' time).
+    "NOTIFICATIONS_SWEEP_SECONDS": "3",
+    "NOTIFICATIONS_SWEEP_AFTER_SECONDS": "30",
     "NOTIFICATIONS_RETRY_BACKOFF_SECONDS": "1",
     "NOTIFICATIONS_RETRY_BACKOFF_MAX_SECONDS": "4",
     "EMAIL_TIMEOUT": "5",
@@ -63,6 +67,50 @@ def procfile() -> dict[str, str]:
             name, _, command = line.partition(":")
             lines[name.strip()] = command.strip()
     return lines
+
+
+class StackFailed(AssertionError):
+    pass
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class OwnRedis:
+    """A redis-server of the stack's own on a free port (no persistence: the test needs none)."""
+
+    def __init__(self, workdir: Path):
+        self.port = free_port()
+        self.workdir = workdir
+        self.process = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def ping(self) -> bool:
+        try:
+            return redis.Redis(port=self.port, socket_connect_timeout=0.5).ping()
+        except redis.exceptions.ConnectionError:
+            return False
+
+    def start(self):
+        self.process = subprocess.Popen(
+            [shutil.which("redis-server"), "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", str(self.workdir)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 20
+        while not self.ping():
+            if time.monotonic() > deadline:
+                raise StackFailed(f"redis-server on port {self.port} did not answer")
+            time.sleep(0.1)
+
+    def stop(self):
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=20)
 
 
 # --- SMTP -----------------------------------------------------------------------------------------------------
@@ -121,10 +169,6 @@ class Listener:
 
 
 # --- The process set ----------------------------------------------------------------------------------------------
-class StackFailed(AssertionError):
-    pass
-
-
 @dataclass
 class Proc:
     name: str
@@ -329,6 +373,9 @@ class Stack:
 
     def stop(self):
         errors = []
+        for proc in self.procs:  # all at once: SIGTERM to every group, then wait for each (SIGKILL after 20 s)
+            if proc.alive():
+                proc.signal_group(signal.SIGTERM)
         for proc in reversed(self.procs):
             try:
                 proc.stop()
@@ -371,6 +418,7 @@ class Run:
     killed: str = ""
     killed_after: int = 0
     done_at: float = 0.0
+    phases: dict[str, float] = field(default_factory=dict)  # seconds each step took
 
 
 def order_payload(number: str, n: int) -> dict:
@@ -409,8 +457,11 @@ def late_shipments_run(stack: Stack, *, count: int = 200, kill_after: int | None
     numbers = [f"ST-{n:04d}" for n in range(count)]
     results = _post_all(stack, [("/api/v1/orders/", order_payload(number, n)) for n, number in enumerate(numbers)],
                         "orders")
+    run.phases["orders_seconds"] = round(time.monotonic() - (deadline - timeout), 2)
     run.orders = {number: port for number, (_s, _a, port, _t) in zip(numbers, results, strict=True)}
+    began = time.monotonic()
     run.shipments = stack.seed("shipments", *numbers)
+    run.phases["shipments_seconds"] = round(time.monotonic() - began, 2)
     if len(run.shipments) != count:
         raise StackFailed(f"{len(run.shipments)} shipments made for {count} orders")
     now = datetime.now(UTC).isoformat()
@@ -421,6 +472,7 @@ def late_shipments_run(stack: Stack, *, count: int = 200, kill_after: int | None
     run.events_started = time.time()
     for _status, answer, _port, at in _post_all(stack, events, "tracking events"):
         run.event_at[answer["shipment"]] = at
+    run.phases["events_seconds"] = round(time.time() - run.events_started, 2)
     if kill_after is not None:
         stack.wait(lambda: stack.listener.count() >= kill_after, timeout=max(1, deadline - time.monotonic()),
                    what=f"{kill_after} emails before the kill")
@@ -436,6 +488,7 @@ def late_shipments_run(stack: Stack, *, count: int = 200, kill_after: int | None
     stack.wait(lambda: stack.listener.count() >= count, timeout=max(1, deadline - time.monotonic()),
                what=f"{count} apology emails")
     run.done_at = time.time()
+    run.phases["emails_after_events_seconds"] = round(run.done_at - run.events_started, 2)
     return run
 
 

@@ -39,7 +39,7 @@ def test_200_late_shipments_give_200_apologies_with_a_worker_killed_in_the_middl
     assert run.killed and 60 <= run.killed_after < SHIPMENTS, run
     assert not stack.by_kind("worker")[0].alive() and stack.by_kind("worker")[1].alive()
     # and the rest of the stack keeps going for a few more scans and sweeps (what a duplicate would need)
-    time.sleep(12)
+    time.sleep(10)
     # then exactly one apology arrived per shipment: none missing, none twice (by key and by Message-ID)
     arrivals = stack.listener.snapshot()
     per_shipment = Counter(shipment_of(a) for a in arrivals)
