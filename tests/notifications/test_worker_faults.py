@@ -223,12 +223,12 @@ def test_two_workers_scanning_at_once_still_send_one_reminder_per_voucher_per_of
 
 def test_two_beats_and_two_workers_on_the_same_batch_still_send_one_reminder_per_voucher(
         committed_db, smtp, start_worker):
-    # given 60 vouchers due a reminder, and the mistake the README warns of: two beat schedulers (each worker runs
-    # one, -B), both scanning every second, and two workers taking the batches of both
-    vouchers_due(60)
+    # given the mistake the README warns of: two beat schedulers (each worker runs one, -B), both scanning every
+    # second, and two workers taking the batches of both
     every_second = {"NOTIFICATIONS_SCAN_VOUCHERS_SECONDS": "1", "NOTIFICATIONS_SCAN_BATCH_SIZE": "7"}
     workers = [start_worker(concurrency=2, name=name, beat=True, env=every_second) for name in ("north", "south")]
-    # when both beats have fired several scans each
+    # when 60 vouchers become due a reminder while both are up, and both beats fire several scans each
+    vouchers_due(60)
     wait_until(lambda: sent_count() == 60, timeout=180, interval=0.5, message="60 reminders sent")
     beat_sent = re.compile(r"Scheduler: Sending due task scan-expiring-vouchers")
     wait_until(lambda: all(len(beat_sent.findall(w.log())) >= 3 for w in workers), timeout=60,
