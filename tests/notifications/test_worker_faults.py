@@ -219,3 +219,27 @@ def test_two_workers_scanning_at_once_still_send_one_reminder_per_voucher_per_of
     assert Message.objects.count() == 60
     keys = Counter(smtp.keys())
     assert len(keys) == 60 and max(keys.values()) == 1
+
+
+def test_two_beats_and_two_workers_on_the_same_batch_still_send_one_reminder_per_voucher(
+        committed_db, smtp, start_worker):
+    # given the mistake the README warns of: two beat schedulers (each worker runs one, -B), both scanning every
+    # second, and two workers taking the batches of both
+    every_second = {"NOTIFICATIONS_SCAN_VOUCHERS_SECONDS": "1", "NOTIFICATIONS_SCAN_BATCH_SIZE": "7"}
+    workers = [start_worker(concurrency=2, name=name, beat=True, env=every_second) for name in ("north", "south")]
+    # when 60 vouchers become due a reminder while both are up, and both beats fire several scans each
+    vouchers_due(60)
+    wait_until(lambda: sent_count() == 60, timeout=180, interval=0.5, message="60 reminders sent")
+    beat_sent = re.compile(r"Scheduler: Sending due task scan-expiring-vouchers")
+    wait_until(lambda: all(len(beat_sent.findall(w.log())) >= 3 for w in workers), timeout=60,
+               message="three scans from each beat")
+    # (both beats' scans found vouchers due, so two schedulers really handed out the same batch)
+    scans = re.compile(r"scan_expiring_vouchers_task\[[-0-9a-f]+\] succeeded in [0-9.]+s: (\d+)")
+    assert sum(int(found) > 0 for w in workers for found in scans.findall(w.log())) >= 2
+    batches = re.compile(r"queue_voucher_reminders_task\[[-0-9a-f]+\] succeeded")
+    assert all(batches.findall(w.log()) for w in workers)  # both workers handled batches
+    # then one reminder, one message and one email per voucher
+    assert VoucherReminder.objects.count() == 60
+    assert Message.objects.count() == 60
+    keys = Counter(smtp.keys())
+    assert len(keys) == 60 and max(keys.values()) == 1
