@@ -1,4 +1,5 @@
-"""In a real headless Chromium: a Romanian customer's email case, the agent inserts the Romanian macro and sends."""
+"""In a real headless Chromium: a Romanian customer's email arrives, the agent opens its case, inserts the Romanian
+macro and sends."""
 
 import pytest
 from django.core import mail
@@ -16,21 +17,29 @@ def test_agent_inserts_the_romanian_macro_and_the_customer_gets_it_in_romanian(b
 
     from caseapp.roles import AGENT, MANAGER
     from cases.models import CaseStatus, Promise
+    from inbox.services import inbound_email_receive
     from notifications.models import Message
     from notifications.services import message_send
-    from tests.factories import CaseFactory, CustomerFactory, OrderFactory, UserFactory
+    from tests.factories import CustomerFactory, OrderFactory, UserFactory
 
     from .conftest import make_macro
 
-    # given an email from a Romanian customer about a late order, and a macro for late deliveries
+    # given an email from a Romanian customer about her order, arriving as an MTA pipes it to caseapp
     for name in (AGENT, MANAGER):
         Group.objects.get_or_create(name=name)
     UserFactory(username="agent", role=AGENT, password=DEMO_PASSWORD)
     customer = CustomerFactory(name="Elena Popescu", email="elena.popescu@mail.example", preferred_language="ro")
     order = OrderFactory(customer=customer, number="1004")
-    case = CaseFactory(customer=customer, order=order, channel="email", category="late_delivery",
-                       subject="Unde este comanda mea?")
-    make_macro("Late parcel", category="late_delivery", set_status="waiting_on_shop",
+    raw = ("From: Elena Popescu <Elena.Popescu@mail.example>\r\nTo: care@shop.example\r\n"
+           "Subject: =?utf-8?q?Unde_este_comanda_mea=3F?=\r\nMessage-ID: <elena-1004@mail.example>\r\n"
+           "Date: Wed, 02 Dec 2026 09:00:00 +0200\r\nMIME-Version: 1.0\r\n"
+           "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
+           "Bună ziua, comanda #1004 trebuia să ajungă ieri. Unde este?\r\n").encode()
+    inbound, created = inbound_email_receive(raw, source="pipe")
+    assert created and inbound.case is not None
+    case = inbound.case
+    assert case.channel == "email" and case.order_id == order.pk and case.customer_id == customer.pk
+    make_macro("Late parcel", category="", set_status="waiting_on_shop",
                promise_description="Ask the courier and write back", promise_due_hours=24, texts={
                    "en": "Dear {customer_name}, order {order_number} is on its way.",
                    "ro": "Bună ziua, {customer_name}, comanda {order_number} este pe drum.",
@@ -42,7 +51,7 @@ def test_agent_inserts_the_romanian_macro_and_the_customer_gets_it_in_romanian(b
     browser.get(f"{live_server.url}/cases/{case.pk}/")
     wait_for(browser, "#macro-picker")
     options = [o.text for o in browser.find_elements(By.CSS_SELECTOR, "#id_pick option")]
-    assert options == ["Late parcel"]  # the wrong-item macro is not offered on a late delivery
+    assert options == ["Late parcel"]  # the wrong-item macro is not offered on a case of another category
     browser.find_element(By.ID, "macro-insert").click()
     wait_for(browser, "#reply-fields .macro-applied")
     reply = browser.find_element(By.CSS_SELECTOR, "#reply-form textarea[name=text]")
