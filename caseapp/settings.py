@@ -61,6 +61,10 @@ INSTALLED_APPS = [
     "intake",
     "search",
     "health",
+    "pgtrigger",
+    "pghistory",
+    "pghistory.admin",
+    "audit",
 ]
 
 MIDDLEWARE = [
@@ -77,6 +81,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # After authentication: the audit trail's context (the user, the URL) for every write of the request.
+    "audit.middleware.AuditContextMiddleware",
     "dashboard.middleware.NoStoreForSignedInMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -141,6 +147,12 @@ DATABASES["default"].setdefault("TEST", {})
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     DATABASES["default"]["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE"}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- The audit trail (audit/, django-pghistory on django-pgtrigger) ----------------------------------------------
+# The history triggers are declared on the tracked models (customers, orders, cases, ...) but must not become
+# migrations in those apps: `migrate` installs them instead (on PostgreSQL; SQLite has none, see audit.services).
+PGTRIGGER_MIGRATIONS = False
+PGTRIGGER_INSTALL_ON_MIGRATE = True
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
