@@ -9,6 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from audit.selectors import case_changes
 from caseapp import permissions
 from cases import services as case_services
 from cases.models import Case, CaseEventKind, CaseStatus, Promise, PromiseStatus
@@ -111,6 +112,7 @@ def case_context(request, case: Case, **forms) -> dict:
             if case.order_id and any(r.kind == "absorb_cost" and r.status == "applied" for r in case_remedies)
             else None),
         "special_deliveries": [s for s in shipments if s.is_replacement],
+        "changes": case_changes(case=case),  # the audit trail: one query
         "attachments_part": attachment_parts.case_attachments_context(request, case, can_work=can_work,
                                                                       form=forms.get("attachment_form")),
     }
