@@ -63,7 +63,6 @@ INSTALLED_APPS = [
     "health",
     "pgtrigger",
     "pghistory",
-    "pghistory.admin",
     "audit",
 ]
 
