@@ -37,9 +37,16 @@ def audit_record(*, obj, label: str):
     )
 
 
-def _saved(sender, instance, created, raw=False, **kwargs):
-    if not raw:
-        audit_record(obj=instance, label="insert" if created else "update")
+def _saved(sender, instance, created, raw=False, update_fields=None, **kwargs):
+    from .models import TRACKED
+
+    if raw:
+        return
+    if update_fields is not None:  # like the trigger: a save of untracked columns only (last_login) is no event
+        tracked = {field.name for field in TRACKED[sender]._meta.fields}
+        if not set(update_fields) & tracked:
+            return
+    audit_record(obj=instance, label="insert" if created else "update")
 
 
 def _deleted(sender, instance, **kwargs):
