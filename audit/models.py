@@ -34,7 +34,9 @@ def _obj_field():
 
 def _event_model(tracked_model, model_name, **kwargs):
     return pghistory.create_event_model(
-        tracked_model, *_trackers(), app_label="audit", model_name=model_name, obj_field=_obj_field(), **kwargs
+        tracked_model, *_trackers(), app_label="audit", model_name=model_name, obj_field=_obj_field(),
+        append_only=True,  # a trigger refuses UPDATE and DELETE on the events themselves
+        **kwargs,
     )
 
 

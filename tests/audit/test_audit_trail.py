@@ -4,7 +4,7 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import Group
-from django.db import connection
+from django.db import InternalError, connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 
@@ -116,3 +116,16 @@ def test_without_triggers_the_services_still_record_case_customer_and_order_chan
     assert last.pgh_context.metadata["reason"] == "Checking the stock."
     assert CustomerAudit.objects.filter(pgh_obj=customer).latest("pgh_id").phone == "+40 700 000 000"
     assert OrderAudit.objects.filter(pgh_obj=order, pgh_label="insert").exists()
+
+
+@pytest.mark.postgres
+def test_the_trail_itself_is_append_only():
+    # given
+    customer = CustomerFactory()
+    event = CustomerAudit.objects.get(pgh_obj_id=customer.pk)
+    # when / then: neither the ORM nor raw SQL can rewrite or remove history
+    with pytest.raises(InternalError), transaction.atomic():
+        CustomerAudit.objects.filter(pk=event.pk).update(name="someone else")
+    with pytest.raises(InternalError), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("DELETE FROM audit_customeraudit WHERE pgh_id = %s", [event.pk])
+    assert CustomerAudit.objects.get(pk=event.pk).name == customer.name
