@@ -6,6 +6,7 @@ from rest_framework.routers import DefaultRouter
 
 from cases.api.views import DeliveryCheckApi
 from cases.api.viewsets import CaseViewSet, PromiseViewSet
+from claims.api.views import ClaimViewSet
 from customers.api.views import CustomerViewSet
 from orders.api.views import ShipmentEventRecordApi
 from orders.api.viewsets import OrderViewSet, ShipmentViewSet
@@ -23,6 +24,7 @@ router.register("shipments", ShipmentViewSet, basename="shipment")
 router.register("cases", CaseViewSet, basename="case")
 router.register("promises", PromiseViewSet, basename="promise")
 router.register("remedies", RemedyViewSet, basename="remedy")
+router.register("claims", ClaimViewSet, basename="claim")
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "orders",
     "cases",
     "policies",
+    "claims",
     "notifications",
     "django_htmx",
     "csp",
@@ -315,6 +316,14 @@ ANYMAIL.update({key: value for key, value in {
     "BREVO_API_KEY": env.str("ANYMAIL_BREVO_API_KEY", default=""),
 }.items() if value})
 
+# Remedies carried out and told (policies.services._remedy_followups): a refund, a free item or a manager's
+# cancellation is a to-do for the case owner, due this many hours after it was applied; the customer's email about a
+# remedy waits this many minutes in the outbox, so an agent can hold it back (told by phone); a refund email tells
+# the customer to expect the money within this many business days.
+REMEDY_PAYMENT_DUE_HOURS = env.int("REMEDY_PAYMENT_DUE_HOURS", default=24)
+REMEDY_NOTICE_HOLD_MINUTES = env.int("REMEDY_NOTICE_HOLD_MINUTES", default=10)
+REMEDY_REFUND_BUSINESS_DAYS = env.int("REMEDY_REFUND_BUSINESS_DAYS", default=5)
+
 # One beat scheduler runs these (celery -A caseapp beat); each interval in seconds from the environment.
 BEAT_SCANS = [  # (schedule name, task, environment variable with its interval in seconds, default)
     ("scan-expiring-vouchers", "scan_expiring_vouchers_task", "NOTIFICATIONS_SCAN_VOUCHERS_SECONDS", 3600),
@@ -327,7 +336,10 @@ BEAT_SCANS = [  # (schedule name, task, environment variable with its interval i
 ]
 BEAT_SCANS += [  # tasks of other apps: their full dotted name
     ("purge-webhook-payloads", "intake.tasks.purge_webhook_payloads_task", "INTAKE_PURGE_SECONDS", 3600),
+    ("scan-claim-deadlines", "claims.tasks.scan_claim_deadlines_task", "CLAIMS_SCAN_SECONDS", 3600),
 ]
+# Courier claims (claims/): a claim still to file this many days before its deadline alerts its owner and a manager.
+CLAIMS_DEADLINE_WARNING_DAYS = env.int("CLAIMS_DEADLINE_WARNING_DAYS", default=7)
 CELERY_BEAT_SCHEDULE: dict = {  # a task without a module is one of notifications.tasks
     name: {"task": task if "." in task else f"notifications.tasks.{task}",
            "schedule": env.float(variable, default=default)}

@@ -219,3 +219,29 @@ class SpecialDeliveryForm(forms.Form):
         if day < timezone.localdate():
             raise forms.ValidationError(_("The special delivery cannot arrive in the past."))
         return day
+
+
+class RemedyPaymentForm(forms.Form):
+    """Close a remedy's payment to-do with the payment system's reference (prefix: pay<remedy id>)."""
+
+    reference = forms.CharField(label=_("Payment reference"), max_length=100,
+                                help_text=_("As the payment system shows it; each reference is used once."))
+
+    def clean_reference(self):
+        reference = self.cleaned_data["reference"].strip()
+        if not reference:
+            raise forms.ValidationError(_("Give the payment's reference from the payment system."))
+        return reference
+
+
+class MessageHoldForm(forms.Form):
+    """Hold back a queued email to the customer, with the reason (prefix: hold<message id>)."""
+
+    reason = forms.CharField(label=_("Why hold it back"), max_length=2000,
+                             help_text=_("For example: the customer was told by phone."))
+
+    def clean_reason(self):
+        reason = self.cleaned_data["reason"].strip()
+        if not reason:
+            raise forms.ValidationError(_("Say why the email is held back."))
+        return reason

@@ -11,15 +11,17 @@ from decimal import Decimal
 from babel.dates import format_skeleton
 from django.conf import settings
 from django.db import connection
-from django.db.models import CharField, Count, F, Sum, Value
+from django.db.models import Case, CharField, Count, DecimalField, F, Q, Sum, Value, When
 from django.db.models.functions import Coalesce, TruncMonth
 from django.utils import timezone, translation
 from django.utils.translation import gettext
 
+from caseapp.money import ZERO
 from cases.models import CaseCategory
+from claims.models import ClaimStatus
 from customers.selectors import SPENDING_ORDER_STATUSES
 from policies.models import Remedy, RemedyKind, RemedyStatus
-from policies.selectors import budget_label
+from policies.selectors import budget_label, remedies_awaiting_payment, remedy_ledger_totals
 
 RETENTION_WINDOWS_DAYS = (90, 180)
 NO_COURIER = "—"
@@ -142,6 +144,42 @@ def recoverable_by_courier(period: ReportPeriod) -> list[dict]:
     ]
 
 
+def claims_by_courier_and_month(period: ReportPeriod) -> list[dict]:
+    """Per courier, month (of the remedy) and currency, in one grouped query over the remedies recoverable from a
+    courier and their claims: absorbed (what the remedies cost), claimed (filed with the courier), recovered
+    (paid back), written off (claims closed unpaid, and the part a partial payment left unpaid), and the
+    recovery rate (recovered / claimed, in percent; None when nothing was claimed)."""
+    money = DecimalField(max_digits=12, decimal_places=2)
+    rows = (
+        applied_remedies(period).filter(recoverable_from__isnull=False)
+        .annotate(month=TruncMonth("applied_at"))
+        .values("recoverable_from__name", "month", "currency")
+        .annotate(
+            remedies=Count("id"),
+            absorbed=Sum("amount"),
+            claimed=Coalesce(Sum("claim__amount", filter=Q(claim__filed_at__isnull=False)), Value(ZERO),
+                             output_field=money),
+            recovered=Coalesce(Sum("claim__recovered_amount"), Value(ZERO), output_field=money),
+            written_off=Coalesce(Sum(Case(
+                When(claim__status=ClaimStatus.WRITTEN_OFF, then=F("claim__amount")),
+                When(claim__status=ClaimStatus.PAID, then=F("claim__amount") - F("claim__recovered_amount")),
+                default=Value(ZERO), output_field=money)), Value(ZERO), output_field=money),
+        )
+        .order_by("recoverable_from__name", "month", "currency")
+    )
+    result = []
+    for row in rows:
+        month = _month_of(row["month"])
+        claimed, recovered = row["claimed"], row["recovered"]
+        result.append({
+            "courier": row["recoverable_from__name"], "month": f"{month:%Y-%m}", "month_label": month_label(month),
+            "currency": row["currency"], "remedies": row["remedies"], "absorbed": row["absorbed"],
+            "claimed": claimed, "recovered": recovered, "written_off": row["written_off"],
+            "recovery_rate": (recovered * 100 / claimed).quantize(Decimal("0.1")) if claimed else None,
+        })
+    return result
+
+
 RETENTION_SQL = """
 WITH case_customers AS (
     SELECT c.customer_id, MIN(c.arrived_at) AS first_case_at
@@ -224,3 +262,15 @@ def totals_by_currency(rows: list[dict]) -> dict[str, Decimal]:
     for row in rows:
         totals[row["currency"]] = totals.get(row["currency"], Decimal("0")) + row["cost"]
     return dict(sorted(totals.items()))
+
+
+def payments_committed_and_paid(period: ReportPeriod) -> list[dict]:
+    """Per currency, what refunds, free items and cancellations applied in the period committed, and how much of
+    it has been paid (a payment reference recorded) or is still to pay."""
+    return remedy_ledger_totals(start=period.start, end=period.end)
+
+
+def payments_awaiting(now: datetime | None = None) -> list[Remedy]:
+    """Every applied refund, free item or cancellation not yet paid, whatever the period, longest waiting first
+    (each with ``waited``)."""
+    return remedies_awaiting_payment(now=now)

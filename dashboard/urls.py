@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import attachments, cases, imports, managers, proposals, queue, reports, settings, staff
+from .views import attachments, cases, claims, imports, managers, proposals, queue, reports, settings, staff
 
 app_name = "dashboard"
 
@@ -12,6 +12,8 @@ urlpatterns = [
     path("cases/<int:pk>/reply/", cases.case_reply, name="case_reply"),
     path("cases/<int:pk>/promise/", cases.case_promise, name="case_promise"),
     path("cases/<int:pk>/promises/<int:promise_pk>/close/", cases.promise_close, name="promise_close"),
+    path("cases/<int:pk>/remedies/<int:remedy_pk>/paid/", cases.remedy_payment, name="remedy_payment"),
+    path("cases/<int:pk>/emails/<int:message_pk>/hold/", cases.message_hold, name="message_hold"),
     path("cases/<int:pk>/status/", cases.case_status, name="case_status"),
     path("cases/<int:pk>/reopen/", cases.case_reopen, name="case_reopen"),
     path("cases/<int:pk>/delivery-check/", cases.case_delivery_check, name="case_delivery_check"),
@@ -24,6 +26,8 @@ urlpatterns = [
     path("cases/<int:pk>/override/", proposals.case_override, name="case_override"),
     path("approvals/", managers.approvals, name="approvals"),
     path("approvals/<int:remedy_pk>/decide/", managers.approval_decide, name="approval_decide"),
+    path("claims/", claims.claims, name="claims"),
+    path("claims/<int:claim_pk>/act/", claims.claim_act, name="claim_act"),
     path("policies/", managers.policy_versions, name="policies"),
     path("policies/compare/", managers.policy_compare, name="policy_compare"),
     path("policies/<int:version_pk>/", managers.policy_version_detail, name="policy"),

@@ -8,6 +8,8 @@ PROMISE_OVERDUE = "promise_overdue"
 NOT_COLLECTED = "not_collected"
 AGENT_REPLY = "agent_reply"
 SPECIAL_DELIVERY = "special_delivery"
+REMEDY_NOTICE = "remedy_notice"
+CLAIM_DEADLINE = "claim_deadline"
 
 TEMPLATES = {
     VOUCHER_REMINDER: "To the holder: the voucher expires soon, its balance, exact date and where to use it.",
@@ -18,4 +20,7 @@ TEMPLATES = {
     NOT_COLLECTED: "To the customer: a friendly note that the parcel was not collected, and how to get it.",
     AGENT_REPLY: "To the customer: an agent's reply from the dashboard, framed in the customer's language.",
     SPECIAL_DELIVERY: "To the customer: the shop sends a date-critical order by special delivery, its date and tracking.",
+    REMEDY_NOTICE: "To the customer: a remedy applied on their case (new voucher expiry, credit voucher code and value, "
+                   "replacement tracking number, refund amount and when to expect it).",
+    CLAIM_DEADLINE: "To the case owner and a manager: a courier claim must be filed soon, by its deadline.",
 }

@@ -19,4 +19,5 @@ def late_delivery_discount_apply(case: Case):
     if not discounts:
         return None
     discounts.sort(key=lambda proposal: proposal.rule_id != LATE_DELIVERY_DISCOUNT_RULE_ID)
-    return remedy_apply(case=case, proposal=discounts[0], by=None)
+    # The apology that follows names the discount: no second email about it (remedy_apply tell_customer).
+    return remedy_apply(case=case, proposal=discounts[0], by=None, tell_customer=False)

@@ -53,9 +53,11 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from cases.models import CaseEventKind
 from cases.services import case_event_append
+from cases.timeline import say, say_text
 
 from .catalogue import TEMPLATES
 from .models import Message, MessageStatus
@@ -92,12 +94,12 @@ class SendOutcome:
     result: str  # sent | failed | in_doubt | already_done | sending | busy | not_due | gone
 
 
-def _message_hand_over(message_id: int) -> bool:
+def _message_hand_over(message_id: int, countdown: int | None = None) -> bool:
     """Give the row to the worker. If the broker is down the row simply waits for the sweep."""
     from .tasks import send_message_task
 
     try:
-        send_message_task.apply_async(args=[message_id], retry=False)
+        send_message_task.apply_async(args=[message_id], retry=False, countdown=countdown)
     except Exception as exc:  # the broker is down or unreachable: the outbox row is the record, not the task
         logger.warning("Message %s left queued for the sweep: broker unavailable (%s)", message_id, exc)
         return False
@@ -114,11 +116,12 @@ def _json_context(context: dict | None) -> dict:
 @transaction.atomic
 def message_queue(
     *, recipient: str, template: str, idempotency_key: str, context: dict | None = None, language: str = "en",
-    time_zone: str = "UTC", case=None,
+    time_zone: str = "UTC", case=None, send_after: timedelta | None = None,
 ) -> tuple[Message, bool]:
     """Write one outbox row in the caller's transaction; the worker gets it when that transaction commits.
 
     The idempotency key is unique: queueing the same key again returns the existing row and sends nothing more.
+    ``send_after`` keeps the row queued that long first, so a person can still hold it back (message_hold_back).
     """
     errors = {}
     if template not in TEMPLATES:
@@ -135,19 +138,57 @@ def message_queue(
     if errors:
         raise ValidationError(errors)
     values = _json_context(context)
+    now = timezone.now()
+    delay = max(int(send_after.total_seconds()), 0) if send_after else 0
     try:
         with transaction.atomic():
             message = Message.objects.create(
                 idempotency_key=idempotency_key.strip(), recipient=recipient, template=template, context=values,
                 language=language, time_zone=time_zone or "UTC", case=case,
+                next_attempt_at=now + timedelta(seconds=delay), created_at=now, status_changed_at=now,
             )
     except IntegrityError:
         existing = Message.objects.filter(idempotency_key=idempotency_key.strip()).first()
         if existing is None:
             raise
         return existing, False
-    transaction.on_commit(partial(_message_hand_over, message.pk), robust=True)
+    transaction.on_commit(partial(_message_hand_over, message.pk, delay or None), robust=True)
     return message, True
+
+
+HELD_BACK_PREFIX = "held back: "
+
+
+def message_is_held_back(message: Message) -> bool:
+    return message.status == MessageStatus.FAILED and message.last_error.startswith(HELD_BACK_PREFIX)
+
+
+@transaction.atomic
+def message_hold_back(*, message_id: int, reason: str, by, now: datetime | None = None) -> Message:
+    """A person stops a queued message before it leaves (e.g. the customer was told by phone), with a reason,
+    recorded on its case's timeline. The row ends "failed" with the reason (the outbox has no other state for a
+    message that will not be sent); ``message_resend`` still sends it if someone changes their mind."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": "Say why the email is held back (e.g. the customer was told by phone)."})
+    now = now or timezone.now()
+    message = Message.objects.select_for_update(of=("self",)).select_related("case").get(pk=message_id)
+    if message_is_held_back(message):
+        return message
+    if message.status != MessageStatus.QUEUED or message.attempts:
+        raise ValidationError({"reason": "This email has already left or is being sent: it can no longer be held."})
+    name = by.get_username() if by is not None else "caseapp"
+    message.status = MessageStatus.FAILED
+    message.last_error = f"{HELD_BACK_PREFIX}{reason} ({name})"[:2000]
+    message.status_changed_at = now
+    message.save(update_fields=["status", "last_error", "status_changed_at"])
+    if message.case_id:
+        said = say(gettext_noop("Email to %(email)s held back by %(name)s: %(reason)s"), email=message.recipient,
+                   name=name, reason=reason)
+        case_event_append(case=message.case, kind=CaseEventKind.NOTE, actor=by, text=say_text(said),
+                          data={"message_id": message.pk, "template": message.template, "held_back": reason,
+                                "say": said})
+    return message
 
 
 def _message_id_header(message: Message) -> str:

@@ -20,7 +20,7 @@ class OrderAdmin(admin.ModelAdmin):
 
 @admin.register(Courier)
 class CourierAdmin(admin.ModelAdmin):
-    list_display = ("name", "claims_email", "claims_phone")
+    list_display = ("name", "claims_email", "claims_phone", "claim_window_days")
 
 
 class ShipmentEventInline(admin.TabularInline):

@@ -1,4 +1,5 @@
 from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -126,9 +127,16 @@ class Courier(models.Model):
     name = models.CharField(max_length=100, unique=True)
     claims_email = models.EmailField(blank=True)
     claims_phone = models.CharField(max_length=40, blank=True)
+    claim_window_days = models.PositiveSmallIntegerField(
+        default=30, validators=[MinValueValidator(1)],
+        help_text="Days from the failure within which the courier accepts a claim (claims.Claim.deadline).",
+    )
 
     class Meta:
         ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(claim_window_days__gte=1), name="courier_claim_window_positive"),
+        ]
 
     def __str__(self):
         return self.name

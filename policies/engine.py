@@ -913,7 +913,7 @@ def _fact_data(facts: Facts, used: tuple) -> list[list]:
     if used & {"voucher_days_since_expiry", "voucher_valid_until"} and facts.voucher_days_since_expiry is not None:
         if facts.voucher_days_since_expiry > 0:
             items.append(["voucher_expired", {"days": facts.voucher_days_since_expiry}])
-        else:
+        elif facts.voucher_valid_until is not None:  # facts built by hand may give the days without the date
             items.append(["voucher_valid_until", {"date": facts.voucher_valid_until.isoformat()}])
     if "voucher_balance" in used or "voucher_value" in used:
         items.append(["voucher_balance", {"amount": None if facts.voucher_balance is None

@@ -176,6 +176,15 @@ class Remedy(models.Model):
     decided_at = models.DateTimeField(null=True, blank=True)
     decision_reason = models.TextField(blank=True)
     applied_at = models.DateTimeField(null=True, blank=True)
+    # Committed (applied) is not paid: a refund, a free item or a cancelled order is paid by a person in the payment
+    # system, who records the payment's reference here (policies.services.remedy_payment_record).
+    paid_at = models.DateTimeField(null=True, blank=True)
+    payment_reference = models.CharField(
+        max_length=100, blank=True, help_text="The payment system's reference of the refund; unique in the shop."
+    )
+    paid_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
 
     class Meta:
         ordering = ["-proposed_at", "id"]
@@ -194,6 +203,13 @@ class Remedy(models.Model):
                 name="remedy_rejection_has_reason",
             ),
             currency_check("currency", "remedy_currency_iso"),
+            models.UniqueConstraint(fields=["payment_reference"], condition=~models.Q(payment_reference=""),
+                                    name="remedy_payment_reference_unique"),
+            models.CheckConstraint(
+                condition=(models.Q(paid_at__isnull=True, payment_reference="")
+                           | (models.Q(paid_at__isnull=False) & ~models.Q(payment_reference=""))),
+                name="remedy_paid_has_reference",
+            ),
         ]
 
     def __str__(self):

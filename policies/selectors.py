@@ -17,7 +17,17 @@ from customers.selectors import customer_loyalty_facts
 from orders.services import shipment_days_late
 
 from .engine import ANY_BUDGET, ZERO, Facts, Policy, compile_policy
-from .models import Budget, BudgetChange, BudgetPeriod, DefaultBudget, PolicyVersion, Remedy, RemedyStatus
+from .models import (
+    DEFAULT_BUDGET_NAMES,
+    Budget,
+    BudgetChange,
+    BudgetPeriod,
+    DefaultBudget,
+    PolicyVersion,
+    Remedy,
+    RemedyKind,
+    RemedyStatus,
+)
 
 DEFAULT_CURRENCY = getattr(settings, "CASEAPP_DEFAULT_CURRENCY", "EUR")
 
@@ -267,12 +277,13 @@ def budget_slugs() -> frozenset[str]:
 
 def budget_choices(*, active_only: bool = True) -> list[tuple[str, str]]:
     """(slug, name in the reader's language) for a form's select."""
-    budgets = Budget.objects.order_by("slug")
-    if active_only:
-        budgets = budgets.filter(is_active=True)
-    budgets = list(budgets)
-    _names_remember(budgets, complete=not active_only)
-    return [(budget.slug, budget.display_name) for budget in budgets]
+    budgets = list(Budget.objects.order_by("slug"))  # all of them (a shop has a handful): the labels reuse them
+    _names_remember(budgets)
+    # The four defaults are offered while they have no row, as budget_slugs() accepts them (unlimited until then).
+    known = {budget.slug for budget in budgets}
+    budgets += [Budget(slug=slug, name=DEFAULT_BUDGET_NAMES[slug]) for slug in DefaultBudget.values if slug not in known]
+    budgets.sort(key=lambda budget: budget.slug)
+    return [(budget.slug, budget.display_name) for budget in budgets if budget.is_active or not active_only]
 
 
 # Budget names by slug for rendering rationales and reports without a query per row: filled by any query that
@@ -309,3 +320,72 @@ def budget_label(slug: str | None) -> str:
     if name is None:
         return gettext(str(DefaultBudget(slug).label)) if slug in DefaultBudget.values else slug
     return Budget(slug=slug, name=name).display_name
+
+
+# --- Remedies carried out and told ----------------------------------------------------------------------------
+
+PAYMENT_PROMISE_PREFIX = "remedy-payment:"
+
+
+def remedy_payment_promise_key(remedy: Remedy) -> str:
+    """The one to-do per remedy to pay it in the payment system (a Promise key, see cases.services)."""
+    return f"{PAYMENT_PROMISE_PREFIX}{remedy.pk}"
+
+
+def remedy_notice_key(remedy: Remedy) -> str:
+    """The outbox key of the one email that tells the customer about a remedy."""
+    return f"remedy-notice:{remedy.pk}"
+
+
+def remedy_is_refund(remedy: Remedy) -> bool:
+    """Money back to the customer: a refund, or a discount given as a refund rather than on a voucher."""
+    if remedy.kind == RemedyKind.REFUND:
+        return True
+    return remedy.kind == RemedyKind.DISCOUNT and (remedy.parameters or {}).get("given_as", "voucher") != "voucher"
+
+
+def remedy_is_cancellation(remedy: Remedy) -> bool:
+    return (remedy.parameters or {}).get("action") == "cancel_order"
+
+
+def remedy_needs_payment(remedy: Remedy) -> bool:
+    """A remedy a person must carry out in the payment system: a refund, a free item, a manager's cancellation."""
+    return remedy_is_refund(remedy) or remedy.kind == RemedyKind.FREE_ITEM or remedy_is_cancellation(remedy)
+
+
+def remedies_awaiting_payment(*, now: datetime | None = None) -> list[Remedy]:
+    """Applied refunds, free items and cancellations not yet paid, the longest waiting first, each with
+    ``waited`` (a timedelta since it was applied)."""
+    now = now or timezone.now()
+    candidates = (
+        Remedy.objects.filter(status=RemedyStatus.APPLIED, paid_at__isnull=True)
+        .filter(Q(kind__in=[RemedyKind.REFUND, RemedyKind.FREE_ITEM, RemedyKind.DISCOUNT])
+                | Q(parameters__action="cancel_order"))
+        .select_related("case", "customer").order_by("applied_at", "id")
+    )
+    remedies = [remedy for remedy in candidates if remedy_needs_payment(remedy)]
+    for remedy in remedies:
+        remedy.waited = now - (remedy.applied_at or remedy.proposed_at)
+    return remedies
+
+
+def remedy_ledger_totals(*, start: datetime, end: datetime) -> list[dict]:
+    """Per currency, for what must be paid out (refunds, free items, cancellations) applied in [start, end):
+    committed (applied), paid (with a reference) and still to pay."""
+    rows: dict[str, dict] = {}
+    candidates = (Remedy.objects.filter(status=RemedyStatus.APPLIED, applied_at__gte=start, applied_at__lt=end)
+                  .filter(Q(kind__in=[RemedyKind.REFUND, RemedyKind.FREE_ITEM, RemedyKind.DISCOUNT])
+                          | Q(parameters__action="cancel_order")))
+    for remedy in candidates:
+        if not remedy_needs_payment(remedy):
+            continue
+        row = rows.setdefault(remedy.currency, {"currency": remedy.currency, "committed": ZERO, "paid": ZERO,
+                                                "unpaid": ZERO, "count": 0, "paid_count": 0})
+        row["committed"] += remedy.amount
+        row["count"] += 1
+        if remedy.paid_at is not None:
+            row["paid"] += remedy.amount
+            row["paid_count"] += 1
+        else:
+            row["unpaid"] += remedy.amount
+    return [rows[currency] for currency in sorted(rows)]

@@ -17,23 +17,28 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Max
 from django.utils import timezone, translation
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext, gettext_noop
 
 from audit.context import audit_context
-from caseapp import permissions
+from caseapp import formatting, permissions
 from caseapp.money import to_money, validate_currency
 from caseapp.roles import is_agent, is_manager
-from cases.models import Case, CaseEventKind
+from cases.models import Case, CaseEventKind, Promise, PromiseStatus
 from cases.services import (
     ACT_WORKED,
     case_event_append,
     case_status_follow,
     cod_correction_promise_key,
+    promise_close,
     promise_record,
 )
-from cases.timeline import say
+from cases.timeline import say, say_text
+from notifications.catalogue import REMEDY_NOTICE
+from notifications.selectors import manager_pick
+from notifications.services import message_queue
 from orders.models import Courier
 from orders.services import order_cancel, shipment_create
+from staff.selectors import staff_language
 from vouchers.services import voucher_extend, voucher_issue
 
 from . import engine
@@ -58,6 +63,11 @@ from .selectors import (
     case_shipment,
     policy_compiled,
     policy_version_active,
+    remedy_is_cancellation,
+    remedy_is_refund,
+    remedy_needs_payment,
+    remedy_notice_key,
+    remedy_payment_promise_key,
 )
 
 LATE_DELIVERY_DISCOUNT_RULE_ID = "late-delivery-discount"
@@ -266,9 +276,12 @@ def _check_proposal(case: Case, proposal: Proposal) -> None:
 
 
 @transaction.atomic
-def remedy_apply(*, case: Case, proposal: Proposal, by=None) -> Remedy:
+def remedy_apply(*, case: Case, proposal: Proposal, by=None, tell_customer: bool = True) -> Remedy:
     """Turn a proposal into a remedy, once ever: a double click, a retried task or two agents at once all get the
-    same Remedy. Below the approval threshold it takes effect now; above, it waits for a manager."""
+    same Remedy. Below the approval threshold it takes effect now; above, it waits for a manager.
+
+    ``tell_customer=False``: the caller tells the customer itself (the late-delivery apology names its discount),
+    so no remedy email is queued now (see _remedy_followups)."""
     if by is not None and not is_agent(by):
         raise PermissionDenied("Only agents and managers apply remedies.")
     if isinstance(proposal, Mapping):  # e.g. Proposal.as_dict() sent back by a form or the API
@@ -308,6 +321,7 @@ def remedy_apply(*, case: Case, proposal: Proposal, by=None) -> Remedy:
         return remedy
     _perform(remedy, by)
     _timeline(remedy, CaseEventKind.REMEDY_APPLIED, by, remedy.rationale)
+    _remedy_followups(remedy, by, tell_customer=tell_customer)
     if by is not None:
         case_status_follow(case=case, act=ACT_WORKED, by=by)
     return remedy
@@ -337,6 +351,7 @@ def remedy_approve(*, remedy: Remedy, by) -> Remedy:
               said=say(gettext_noop("Approved by %(name)s"), name=by.get_username()))
     _perform(remedy, by)
     _timeline(remedy, CaseEventKind.REMEDY_APPLIED, by, remedy.rationale)
+    _remedy_followups(remedy, by)
     return remedy
 
 
@@ -441,7 +456,168 @@ def remedy_override(
         remedy.parameters["order_status"] = order.status
         remedy.save(update_fields=["parameters"])
     _timeline(remedy, CaseEventKind.REMEDY_APPLIED, by, rationale)
+    _remedy_followups(remedy, by)
     case_status_follow(case=case, act=ACT_WORKED, by=by)
+    return remedy
+
+
+# --- Remedies carried out and told ----------------------------------------------------------------------------
+
+
+def _remedy_followups(remedy: Remedy, by, *, tell_customer: bool = True) -> None:
+    """What follows an applied remedy, in its transaction: the to-do to pay it (a refund, a free item, a manager's
+    cancellation), the claim on the courier when the cost is recoverable from one, and the one email that tells the
+    customer. The one place remedy_apply (applied at once), remedy_approve and remedy_override call; each step is
+    keyed per remedy, so a second call adds nothing."""
+    from claims.services import claim_open_for_remedy  # claims knows policies, not the other way round
+
+    if remedy.status != RemedyStatus.APPLIED:
+        return
+    claim_open_for_remedy(remedy)
+    if remedy_needs_payment(remedy):
+        _remedy_payment_promise(remedy, by)
+    if tell_customer:
+        remedy_notice_queue(remedy=remedy, by=by)
+
+
+def _order_number(case: Case) -> str:
+    return str(case.order.number).lstrip("#") if case.order_id else ""
+
+
+def _remedy_payment_description(remedy: Remedy) -> str:
+    """The to-do in the active language: "Refund 470.00 USD for order #1004 in the payment system"."""
+    case = remedy.case
+    amount = formatting.money(remedy.amount, remedy.currency)
+    order = _order_number(case)
+    if remedy_is_cancellation(remedy):
+        if order:
+            return gettext("Refund the cancelled order #%(order)s in the payment system (%(amount)s booked)") % {
+                "order": order, "amount": amount}
+        return gettext("Refund the cancelled order in the payment system (%(amount)s booked)") % {"amount": amount}
+    if remedy.kind == RemedyKind.FREE_ITEM:
+        if order:
+            return gettext("Book the free item (%(amount)s) for order #%(order)s in the payment system") % {
+                "order": order, "amount": amount}
+        return gettext("Book the free item (%(amount)s) in the payment system") % {"amount": amount}
+    if order:
+        return gettext("Refund %(amount)s for order #%(order)s in the payment system") % {
+            "amount": amount, "order": order}
+    return gettext("Refund %(amount)s to the customer in the payment system") % {"amount": amount}
+
+
+def _remedy_payment_promise(remedy: Remedy, by) -> Promise | None:
+    case = remedy.case
+    owner = case.owner or by or manager_pick()
+    if owner is None:  # nobody to give it to: the remedy stands, the report lists it as not paid
+        said = say(gettext_noop("Nobody could be given the payment of this remedy: assign the case to someone."))
+        case_event_append(case=case, kind=CaseEventKind.NOTE, text=say_text(said),
+                          data={"remedy_id": remedy.pk, "payment_unassigned": True, "say": said})
+        return None
+    with translation.override(staff_language(owner)):  # the to-do reads in its owner's language
+        description = _remedy_payment_description(remedy)
+    return promise_record(
+        case=case, owner=owner, made_by=by, made_by_name="" if by else "caseapp policy", description=description,
+        due_at=timezone.now() + timedelta(hours=settings.REMEDY_PAYMENT_DUE_HOURS),
+        key=remedy_payment_promise_key(remedy),
+    )
+
+
+def business_days_after(start, days: int):
+    """The date ``days`` working days (Monday to Friday) after ``start``."""
+    day = start
+    while days > 0:
+        day += timedelta(days=1)
+        if day.weekday() < 5:
+            days -= 1
+    return day
+
+
+def remedy_notice_context(remedy: Remedy) -> dict | None:
+    """What the customer is told about this remedy (None: nothing to tell): a JSON context for REMEDY_NOTICE."""
+    case = remedy.case
+    parameters = remedy.parameters or {}
+    base = {"customer_name": case.customer.name, "order_number": case.order.number if case.order_id else "",
+            "case_number": case.pk}
+    if remedy.kind == RemedyKind.EXTEND_VOUCHER and parameters.get("new_valid_until"):
+        return {**base, "notice": "voucher_extended", "voucher_code": case.voucher.code if case.voucher_id else "",
+                "new_expiry_date": parameters["new_valid_until"]}
+    if remedy.kind == RemedyKind.DISCOUNT and parameters.get("voucher_code"):
+        return {**base, "notice": "credit_voucher", "voucher_code": parameters["voucher_code"],
+                "amount": str(remedy.amount), "currency": remedy.currency,
+                "valid_until_date": parameters.get("voucher_valid_until")}
+    if remedy.kind == RemedyKind.REPLACEMENT and parameters.get("tracking_number"):
+        return {**base, "notice": "replacement", "tracking_number": parameters["tracking_number"],
+                "courier": parameters.get("courier", "")}
+    if remedy_is_refund(remedy) and remedy.amount > 0:
+        expected = business_days_after(timezone.localdate(), settings.REMEDY_REFUND_BUSINESS_DAYS)
+        return {**base, "notice": "refund", "amount": str(remedy.amount), "currency": remedy.currency,
+                "business_days": settings.REMEDY_REFUND_BUSINESS_DAYS, "expected_date": expected.isoformat()}
+    return None
+
+
+def remedy_notice_queue(*, remedy: Remedy, by=None):
+    """Queue the one email telling the customer about an applied remedy, in their language, in the caller's
+    transaction (keyed per remedy: queued once however often this runs). It waits REMEDY_NOTICE_HOLD_MINUTES in
+    the outbox, so an agent can still hold it back. Returns the Message, or None when there is nothing to tell."""
+    context = remedy_notice_context(remedy)
+    customer = remedy.case.customer
+    if context is None or not customer.email:
+        return None
+    message, created = message_queue(
+        recipient=customer.email, template=REMEDY_NOTICE, idempotency_key=remedy_notice_key(remedy),
+        context=context, language=customer.preferred_language, time_zone=customer.time_zone, case=remedy.case,
+        send_after=timedelta(minutes=settings.REMEDY_NOTICE_HOLD_MINUTES),
+    )
+    if created:
+        said = say(gettext_noop("Email about the remedy (%(kind)s) queued to %(email)s"),
+                   kind={"label": ["remedy_kind", remedy.kind]}, email=customer.email)
+        case_event_append(case=remedy.case, kind=CaseEventKind.EMAIL_OUT, actor=by, text=say_text(said),
+                          data={"message_id": message.pk, "remedy_id": remedy.pk,
+                                "language": customer.preferred_language, "say": said})
+    return message
+
+
+PAYMENT_REFERENCE_MAX = 100
+
+
+@transaction.atomic
+def remedy_payment_record(*, remedy: Remedy, reference: str, by) -> Remedy:
+    """Close a remedy's payment to-do with the payment system's reference: the ledger then says paid, not only
+    committed. A reference is used once in the shop; the same reference again for the same remedy changes nothing."""
+    if by is None or not is_agent(by):
+        raise PermissionDenied("Only agents and managers record payments.")
+    reference = (reference or "").strip()
+    if not reference:
+        raise ValidationError({"reference": "Give the payment's reference from the payment system."})
+    if len(reference) > PAYMENT_REFERENCE_MAX:
+        raise ValidationError({"reference": f"A payment reference is at most {PAYMENT_REFERENCE_MAX} characters."})
+    remedy = Remedy.objects.select_for_update(of=("self",)).select_related("case__order").get(pk=remedy.pk)
+    permissions.require(permissions.can_work_case(by, remedy.case))
+    if not remedy_needs_payment(remedy) or remedy.status != RemedyStatus.APPLIED:
+        raise ValidationError({"reference": "This remedy has nothing to pay."})
+    if remedy.paid_at is not None:
+        if remedy.payment_reference == reference:
+            return remedy
+        raise ValidationError({"reference": f"This remedy was already paid, reference {remedy.payment_reference}."})
+    other = Remedy.objects.filter(payment_reference=reference).exclude(pk=remedy.pk).first()
+    if other is not None:
+        raise ValidationError({"reference": f"This reference is already recorded for a payment on case #{other.case_id}."})
+    remedy.paid_at = timezone.now()
+    remedy.payment_reference = reference
+    remedy.paid_by = by
+    try:
+        with transaction.atomic():  # the unique reference is claimed here
+            remedy.save(update_fields=["paid_at", "payment_reference", "paid_by"])
+    except IntegrityError as exc:
+        raise ValidationError({"reference": "This reference is already recorded for another payment."}) from exc
+    promise = Promise.objects.filter(case=remedy.case, key=remedy_payment_promise_key(remedy),
+                                     status=PromiseStatus.OPEN).first()
+    said = say(gettext_noop("Paid in the payment system, reference %(reference)s"), reference=reference)
+    if promise is not None:
+        promise_close(promise=promise, kept=True, by=by, note=say_text(said))
+    else:
+        case_event_append(case=remedy.case, kind=CaseEventKind.NOTE, actor=by, text=say_text(said),
+                          data={"remedy_id": remedy.pk, "payment_reference": reference, "say": said})
     return remedy
 
 

@@ -13,18 +13,25 @@ from audit.selectors import case_changes
 from caseapp import permissions
 from cases import services as case_services
 from cases.models import Case, CaseEventKind, CaseStatus, Promise, PromiseStatus
+from claims import selectors as claim_selectors
 from customers.selectors import customer_loyalty_facts
+from notifications.catalogue import REMEDY_NOTICE
+from notifications.models import Message, MessageStatus
+from notifications.services import message_hold_back, message_is_held_back
 from orders.models import ShipmentEvent
 from policies import selectors as policy_selectors
+from policies import services as policy_services
 from policies.models import Remedy
 from vouchers.selectors import customer_vouchers, validity_rule_changes_among
 
 from ..forms import (
     AssignForm,
     DeliveryCheckForm,
+    MessageHoldForm,
     NoteForm,
     PromiseCloseForm,
     PromiseForm,
+    RemedyPaymentForm,
     ReopenForm,
     ReplyForm,
     SpecialDeliveryForm,
@@ -81,6 +88,7 @@ def case_context(request, case: Case, **forms) -> dict:
     can_work = can_work_case(request, case)
     promises = list(case.promises.select_related("owner", "made_by").order_by("due_at", "id"))
     open_promises = [p for p in promises if p.status == PromiseStatus.OPEN]
+    _remedy_followups_context(case, case_remedies, promises, forms)
     loyalty = customer_loyalty_facts(customer=customer)  # once per request: the proposals below reuse it
     context = {
         "case": case,
@@ -112,6 +120,7 @@ def case_context(request, case: Case, **forms) -> dict:
             if case.order_id and any(r.kind == "absorb_cost" and r.status == "applied" for r in case_remedies)
             else None),
         "special_deliveries": [s for s in shipments if s.is_replacement],
+        "case_claims": claim_selectors.case_claims(case=case),
         "changes": case_changes(case=case),  # the audit trail: one query
         "attachments_part": attachment_parts.case_attachments_context(request, case, can_work=can_work,
                                                                       form=forms.get("attachment_form")),
@@ -119,6 +128,26 @@ def case_context(request, case: Case, **forms) -> dict:
     context.update(proposal_parts.case_proposal_context(request, case, can_work=can_work, forms=forms,
                                                        remedies=case_remedies, loyalty=loyalty))
     return context
+
+
+def _remedy_followups_context(case, case_remedies, promises, forms) -> None:
+    """Each remedy's payment to-do and customer email, attached to the objects the page lists (one query)."""
+    payment_forms = forms.get("payment_forms") or {}
+    hold_forms = forms.get("hold_forms") or {}
+    by_key = {policy_selectors.remedy_payment_promise_key(r): r for r in case_remedies}
+    for promise in promises:
+        remedy = by_key.get(promise.key) if promise.key.startswith(policy_selectors.PAYMENT_PROMISE_PREFIX) else None
+        promise.payment_remedy = remedy
+        if remedy is not None:
+            promise.payment_form = payment_forms.get(remedy.pk) or RemedyPaymentForm(prefix=f"pay{remedy.pk}")
+    notices = {m.idempotency_key: m for m in Message.objects.filter(case=case, template=REMEDY_NOTICE)}
+    for remedy in case_remedies:
+        message = notices.get(policy_selectors.remedy_notice_key(remedy))
+        remedy.notice = message
+        if message is not None:
+            message.is_held_back = message_is_held_back(message)
+            message.can_hold = message.status == MessageStatus.QUEUED and not message.attempts
+            message.hold_form = hold_forms.get(message.pk) or MessageHoldForm(prefix=f"hold{message.pk}")
 
 
 @agent_required
@@ -190,6 +219,9 @@ def promise_close(request, pk, promise_pk):
     form = PromiseCloseForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("Say whether the promise was kept or broken."))
+        return _back(case)
+    if promise.key.startswith(policy_selectors.PAYMENT_PROMISE_PREFIX) and form.cleaned_data["kept"]:
+        messages.error(request, _("A payment to do is closed with the payment's reference."))
         return _back(case)
     try:
         case_services.promise_close(promise=promise, kept=form.cleaned_data["kept"], by=request.user,
@@ -322,3 +354,44 @@ def case_special_delivery(request, pk):
     messages.success(request, _("Special delivery recorded; the customer is told in their language.") if created
                      else _("This special delivery was already recorded."))
     return _back(case)
+
+
+@require_POST
+@agent_required
+def remedy_payment(request, pk, remedy_pk):
+    """Close a remedy's payment to-do with the payment system's reference."""
+    case = _case(pk)
+    check_can_work_case(request, case)
+    remedy = get_object_or_404(Remedy, pk=remedy_pk, case=case)  # another case's remedy: 404
+    form = RemedyPaymentForm(request.POST, prefix=f"pay{remedy.pk}")
+    if form.is_valid():
+        try:
+            policy_services.remedy_payment_record(remedy=remedy, reference=form.cleaned_data["reference"],
+                                                  by=request.user)
+        except ValidationError as error:
+            for field, errs in error.message_dict.items():
+                form.add_error("reference" if field == "reference" else None, errs)
+        else:
+            messages.success(request, _("Payment recorded."))
+            return _back(case)
+    return _invalid(request, case, payment_forms={remedy.pk: form})
+
+
+@require_POST
+@agent_required
+def message_hold(request, pk, message_pk):
+    """Hold back a queued email about a remedy before it leaves, with a reason (on the timeline)."""
+    case = _case(pk)
+    check_can_work_case(request, case)
+    message = get_object_or_404(Message, pk=message_pk, case=case, template=REMEDY_NOTICE)
+    form = MessageHoldForm(request.POST, prefix=f"hold{message.pk}")
+    if form.is_valid():
+        try:
+            message_hold_back(message_id=message.pk, reason=form.cleaned_data["reason"], by=request.user)
+        except ValidationError as error:
+            for field, errs in error.message_dict.items():
+                form.add_error("reason" if field == "reason" else None, errs)
+        else:
+            messages.success(request, _("Email held back."))
+            return _back(case)
+    return _invalid(request, case, hold_forms={message.pk: form})

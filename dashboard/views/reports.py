@@ -19,7 +19,7 @@ from policies.models import RemedyKind
 from .. import charts, earned, reports
 from ..permissions import manager_required
 
-TABLES = ("kind", "category", "courier", "month", "recoverable", "retention")
+TABLES = ("kind", "category", "courier", "month", "recoverable", "retention", "claims")
 
 
 class PeriodForm(forms.Form):
@@ -73,6 +73,9 @@ def remedy_report(request):
     period = form.period()
     tables = {name: reports.cost_by(name, period) for name in ("kind", "category", "courier", "month")}
     recoverable = reports.recoverable_by_courier(period)
+    claims = reports.claims_by_courier_and_month(period)
+    for row in claims:
+        row["recovery_rate_text"] = formatting.percent(row["recovery_rate"]) if row["recovery_rate"] is not None else "—"
     retention = reports.retention_after_remedy(period)
     retention_chart = charts.bar_chart(
         title=_("Ordered again (%)"),
@@ -99,7 +102,10 @@ def remedy_report(request):
         "totals": reports.totals_by_currency(tables["kind"]),
         "recoverable": recoverable,
         "recoverable_totals": reports.totals_by_currency(recoverable),
+        "claims": claims,
         "retention": retention,
+        "payments": reports.payments_committed_and_paid(period),
+        "awaiting_payment": reports.payments_awaiting(),
         "charts": {
             "kind": _charts_per_currency(tables["kind"], title=_("Cost by remedy kind"), chart_id="kind"),
             "courier": _charts_per_currency(tables["courier"], title=_("Cost by courier"), chart_id="courier"),
@@ -144,6 +150,13 @@ def remedy_report_csv(request, table):
                 row["returned_90"], row["share_90"] if row["share_90"] is not None else "", row["eligible_180"],
                 row["returned_180"], row["share_180"] if row["share_180"] is not None else "",
             ])
+    elif table == "claims":
+        writer.writerow(["courier", "month", "currency", "remedies", "absorbed", "claimed", "recovered",
+                         "written_off", "recovery_rate_percent"])
+        for row in reports.claims_by_courier_and_month(period):
+            writer.writerow([row["courier"], row["month"], row["currency"], row["remedies"], f"{row['absorbed']:.2f}",
+                             f"{row['claimed']:.2f}", f"{row['recovered']:.2f}", f"{row['written_off']:.2f}",
+                             "" if row["recovery_rate"] is None else row["recovery_rate"]])
     elif table == "recoverable":
         writer.writerow(["courier", "currency", "remedies", "cost"])
         for row in reports.recoverable_by_courier(period):

@@ -51,14 +51,17 @@ class OverrideSerializer(serializers.Serializer):
 
     kind = serializers.ChoiceField(choices=[(kind.value, kind.label) for kind in OVERRIDE_KINDS],
                                    default=RemedyKind.MANAGER_OVERRIDE)
-    budget = serializers.ChoiceField(choices=[], default=DefaultBudget.CUSTOMER_CARE,
-                                     help_text="The slug of an active budget.")
+    # A slug checked against the shop's active budgets when a request is validated, not a ChoiceField: its choices
+    # would be read from the database whenever the serializer is built, the schema's generation included.
+    budget = serializers.SlugField(max_length=16, default=DefaultBudget.CUSTOMER_CARE,
+                                   help_text="The slug of one of the shop's active budgets.")
     amount = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=0, default="0.00")
     currency = serializers.ChoiceField(choices=sorted(ISO_4217_CODES), required=False,
                                        help_text="The case's currency; empty for the case's own.")
     cancel_order = serializers.BooleanField(default=False)
     reason = serializers.CharField(max_length=2000)
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["budget"].choices = budget_choices()
+    def validate_budget(self, value):
+        if value not in dict(budget_choices()):
+            raise serializers.ValidationError(f'"{value}" is not an active budget.')
+        return value

@@ -15,6 +15,7 @@ from rest_framework.test import APIClient
 from apitokens.services import api_token_create, api_token_revoke
 from cases.models import Case, CaseEvent
 from cases.services import case_open, promise_record
+from claims.services import claim_open_for_remedy
 from policies.models import Remedy, RemedyStatus
 from tests.factories import OrderFactory, ShipmentFactory, UserFactory, ValidityRuleFactory, VoucherFactory
 
@@ -49,8 +50,14 @@ def world(db):
         rationale="lost parcel: refund", proposal_key=f"case-{case.pk}/rule-test/refund",
         status=RemedyStatus.PENDING_APPROVAL, needs_approval=True, proposed_by=bob,
     )
+    absorbed = Remedy.objects.create(  # applied, recoverable from the courier: it opened a claim
+        case=case, customer=customer, kind="absorb_cost", amount=Decimal("20.00"), currency="EUR",
+        rationale="courier's fault", proposal_key=f"case-{case.pk}/rule-test/absorb", status=RemedyStatus.APPLIED,
+        applied_at=timezone.now(), recoverable_from=shipment.courier,
+    )
+    claim = claim_open_for_remedy(absorbed)
     return {"manager": manager, "bob": bob, "alice": alice, "case": case, "order": order, "shipment": shipment,
-            "customer": customer, "voucher": voucher, "promise": promise, "remedy": remedy}
+            "customer": customer, "voucher": voucher, "promise": promise, "remedy": remedy, "claim": claim}
 
 
 def client_for(role: str, world) -> APIClient:
@@ -89,6 +96,8 @@ ENDPOINTS = {
     "promise detail": ("get", lambda w: f"/api/v1/promises/{w['promise'].pk}/", None, READ, 200),
     "remedies list": ("get", lambda w: "/api/v1/remedies/", None, READ, 200),
     "remedy detail": ("get", lambda w: f"/api/v1/remedies/{w['remedy'].pk}/", None, READ, 200),
+    "claims list": ("get", lambda w: "/api/v1/claims/", None, READ, 200),
+    "claim detail": ("get", lambda w: f"/api/v1/claims/{w['claim'].pk}/", None, READ, 200),
     "open a case": ("post", lambda w: "/api/v1/cases/",
                     lambda w: {"customer": w["customer"].pk, "category": "other", "channel": "phone",
                                "subject": "A question"}, ANY_AGENT, 201),

@@ -140,7 +140,7 @@ def demo_after_the_scans():
 def _pages() -> list[str]:
     cases = Case.objects.filter(customer__email__in=STORY_EMAILS).order_by("pk")
     pages = [reverse("dashboard:queue"), reverse("dashboard:approvals"), reverse("dashboard:policies"),
-             reverse("dashboard:remedy_report")]
+             reverse("dashboard:remedy_report"), reverse("dashboard:claims")]
     pages += [reverse("dashboard:case", args=[case.pk]) for case in cases]
     version = PolicyVersion.objects.filter(is_active=True).first()
     if version is not None:

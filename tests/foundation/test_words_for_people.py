@@ -64,6 +64,7 @@ def test_the_engine_returns_the_rationale_as_data_with_the_rule_the_facts_and_th
     assert quiet.explanation == {} and quiet.rationale == ""
 
 
+@pytest.mark.django_db  # the budget a rationale names is read from its record
 @pytest.mark.parametrize("language, expected", [
     ("ro", ["client de 4,1 ani, 23 de comenzi, cheltuieli totale 4.370,00\u00a0RON", "voucher expirat acum 7 zile",
             "regula forgive-loyal-expired: prelungire cu 30 de zile (până la 23 decembrie 2026)"]),
@@ -85,6 +86,7 @@ def test_the_rationale_reads_in_the_readers_language(language, expected):
     assert "customer_care" not in text and "voucher_expired" not in text and "customer for" not in text
 
 
+@pytest.mark.django_db  # the budget a rationale names is read from its record
 def test_codes_in_rationales_become_labels():
     # given a lost parcel paid by cash on delivery, and a COD label to correct
     lost = evaluate(DEFAULT, elena_facts(category="lost_parcel", shipment_status="lost", courier="FastCourier",
@@ -265,6 +267,7 @@ def test_the_report_period_writes_romanian_months_in_lower_case(client, manager)
     assert "între 5 decembrie 2026 și 6 decembrie 2026" in html.content.decode()
 
 
+@pytest.mark.django_db  # the budget a rationale names is read from its record
 def test_a_replays_rationales_read_in_the_readers_language():
     from dashboard.templatetags.dashboard_tags import rationales
 

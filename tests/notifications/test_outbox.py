@@ -129,6 +129,8 @@ def test_every_template_renders_in_every_language(template, language):
         "quoted_amount": "100.00", "courier_email": "claims@courier.example", "due_at": "2027-03-13T10:00:00+00:00",
         "case_subject": "Voucher refused", "customer_email": "i@mail.example", "customer_phone": "+40 7",
         "promise": "Call back on Monday", "owner": "alice", "made_by": "Clerk",
+        "notice": "refund", "amount": "470.00", "currency": "USD", "business_days": 5, "expected_date": "2027-03-20",
+        "claim_amount": "15000.00", "claim_currency": "RUB", "claim_deadline_date": "2027-03-20",
     }
     message, _ = message_queue(recipient="x@mail.example", template=template, idempotency_key=f"{template}-{language}",
                                context=context, language=language)

@@ -28,6 +28,7 @@ def test_every_scan_and_the_sweep_are_scheduled_as_registered_tasks():
         "notifications.tasks.scan_overdue_promises_task", "notifications.tasks.sweep_outbox_task",
         "intake.tasks.purge_webhook_payloads_task",
         "vouchers.tasks.mark_expired_vouchers_task",  # nothing else stores "expired" on a voucher past its date
+        "claims.tasks.scan_claim_deadlines_task",
     }
     assert scheduled <= set(app.tasks)
 

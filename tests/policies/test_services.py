@@ -159,7 +159,9 @@ def test_approval_applies_the_remedy_and_marks_the_timeline(pending_replacement,
     assert remedy.status == RemedyStatus.APPLIED and remedy.decided_by == manager and remedy.applied_at
     assert Shipment.objects.get(pk=remedy.parameters["shipment_id"]).is_replacement
     kinds = list(remedy.case.events.values_list("kind", flat=True))
-    assert kinds[-3:] == [CaseEventKind.REMEDY_PROPOSED, CaseEventKind.REMEDY_APPROVED, CaseEventKind.REMEDY_APPLIED]
+    # then the customer's email about the replacement is queued (policies.services._remedy_followups)
+    assert kinds[-4:] == [CaseEventKind.REMEDY_PROPOSED, CaseEventKind.REMEDY_APPROVED, CaseEventKind.REMEDY_APPLIED,
+                          CaseEventKind.EMAIL_OUT]
     # approving again (double click) changes nothing
     assert remedy_approve(remedy=remedy, by=manager).pk == remedy.pk
     assert Shipment.objects.filter(is_replacement=True).count() == 1

@@ -38,6 +38,8 @@ from django.utils.crypto import get_random_string
 from rest_framework.test import APIClient
 
 from cases.models import Case, CaseEvent, Promise
+from claims.models import Claim
+from claims.services import claim_open_for_remedy
 from notifications.models import Message
 from orders.models import Order, Shipment, ShipmentEvent
 from policies.models import PolicyVersion, Remedy, RemedyStatus
@@ -143,6 +145,24 @@ def _attachment(world, state):
     return attachment
 
 
+def _refund(world, state):
+    """An applied refund on the state's case, not yet paid (made inside the test's savepoint)."""
+    case = world.cases[state]
+    return Remedy.objects.create(
+        case=case, customer=case.customer, kind="refund", amount=Decimal("10.00"), currency="EUR",
+        budget="customer_care", rule_id="matrix", rationale="For the matrix.", proposal_key=f"matrix/refund/{state}",
+        status=RemedyStatus.APPLIED, applied_at=timezone.now(),
+    )
+
+
+def _remedy_email(world, state):
+    """A queued email about a remedy on the state's case."""
+    case = world.cases[state]
+    return Message.objects.create(idempotency_key=f"matrix/notice/{state}", recipient="customer@mail.example",
+                                  template="remedy_notice", case=case,
+                                  next_attempt_at=timezone.now() + timedelta(minutes=10))
+
+
 ENDPOINTS: dict[str, Endpoint] = {
     # The dashboard
     "dashboard.views.queue.queue": Endpoint("page", (Op("GET", agent, PAGE_OK),)),
@@ -188,6 +208,15 @@ ENDPOINTS: dict[str, Endpoint] = {
         "POST", works_case, frozenset({200, 302, 400}), kwargs=case_kwargs,
         data=lambda w, s, a: {"tracking_number": ""}),), per_object=True,
         note="an incomplete form: an allowed user gets its errors, a refused one 403"),
+    "dashboard.views.cases.remedy_payment": Endpoint("page", (Op(
+        "POST", works_case, frozenset({400}), kwargs=lambda w, s: {"pk": w.cases[s].pk, "remedy_pk": _refund(w, s).pk},
+        data=lambda w, s, a: {}),), per_object=True,
+        note="no reference: an allowed user gets the field error, a refused one 403"),
+    "dashboard.views.cases.message_hold": Endpoint("page", (Op(
+        "POST", works_case, frozenset({400}),
+        kwargs=lambda w, s: {"pk": w.cases[s].pk, "message_pk": _remedy_email(w, s).pk},
+        data=lambda w, s, a: {}),), per_object=True,
+        note="no reason: an allowed user gets the field error, a refused one 403"),
     "dashboard.views.attachments.attachment_upload": Endpoint("page", (Op(
         "POST", works_case, REDIRECT, kwargs=case_kwargs, changes=True,
         data=lambda w, s, a: {"file": _upload()}),), per_object=True),
@@ -207,6 +236,10 @@ ENDPOINTS: dict[str, Endpoint] = {
     "dashboard.views.managers.approval_decide": Endpoint("page", (Op(
         "POST", manager, REDIRECT, changes=True, kwargs=lambda w, s: {"remedy_pk": w.remedy.pk},
         data=lambda w, s, a: {"decision": "reject", "reason": "Not this time."}),)),
+    "dashboard.views.claims.claims": Endpoint("page", (Op("GET", manager, PAGE_OK),)),
+    "dashboard.views.claims.claim_act": Endpoint("page", (Op(
+        "POST", manager, REDIRECT, changes=True, kwargs=lambda w, s: {"claim_pk": w.claim.pk},
+        data=lambda w, s, a: {"action": "file", "reference": f"MATRIX-{a}"}),)),
     "dashboard.views.managers.policy_versions": Endpoint("page", (Op("GET", manager, PAGE_OK),)),
     "dashboard.views.managers.policy_compare": Endpoint("page", (Op(
         "GET", manager, PAGE_OK, query=lambda w, s: {"a": w.active_version.pk, "b": w.new_version.pk}),)),
@@ -343,6 +376,7 @@ class World:
     shipments: dict = field(default_factory=dict)
     promises: dict = field(default_factory=dict)
     remedy: Remedy | None = None
+    claim: Claim | None = None
     active_version: PolicyVersion | None = None
     new_version: PolicyVersion | None = None
 
@@ -380,6 +414,12 @@ def _build_world() -> World:
         budget="customer_care", rule_id="matrix", rationale="For the matrix.", proposal_key="matrix/pending",
         status=RemedyStatus.PENDING_APPROVAL, needs_approval=True, proposed_by=world.users["alice"],
     )
+    absorbed = Remedy.objects.create(
+        case=unowned, customer=unowned.customer, kind="absorb_cost", amount=Decimal("20.00"), currency="EUR",
+        budget="logistics", rule_id="matrix", rationale="Courier's fault.", proposal_key="matrix/absorbed",
+        status=RemedyStatus.APPLIED, applied_at=timezone.now(), recoverable_from=world.shipments["unowned"].courier,
+    )
+    world.claim = claim_open_for_remedy(absorbed)
     world.active_version = PolicyVersion.objects.filter(is_active=True).first() or _default_policy()
     world.new_version = policy_version_create(document=world.active_version.document, note="matrix")
     return world
@@ -400,6 +440,7 @@ def fingerprint() -> tuple:
         CaseEvent.objects.count(),
         list(Promise.objects.order_by("pk").values_list("pk", "status")),
         list(Remedy.objects.order_by("pk").values_list("pk", "status")),
+        list(Claim.objects.order_by("pk").values_list("pk", "status", "courier_reference", "recovered_amount")),
         ShipmentEvent.objects.count(),
         list(Shipment.objects.order_by("pk").values_list("pk", "status", "estimated_delivery")),
         list(Order.objects.order_by("pk").values_list("pk", "status")),

@@ -22,6 +22,8 @@ def fast_password_hashing(settings):
 
 @pytest.mark.django_db
 def test_a_scheduled_task_run_writes_its_heartbeat_and_an_unscheduled_one_does_not():
+    # given no heartbeat yet (a real worker started by an earlier test in this process may have left one behind)
+    ScanHeartbeat.objects.all().delete()
     # the task runs as a worker runs it (Celery's trace, with its signals), here in this process
     scan_late_shipments_task.apply()
     scan_late_shipments_task.apply()

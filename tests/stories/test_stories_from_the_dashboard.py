@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from cases.models import Case, CaseEventKind, PromiseStatus
+from claims.models import Claim, ClaimStatus
 from notifications import catalogue
 from notifications.models import Message
 from notifications.scans.shipments import late_shipment_handle
@@ -93,7 +94,7 @@ def test_story_1_the_expired_voucher_of_a_loyal_customer(agent_client):
     assert "Remedy applied" in timeline and "Promise kept" in timeline
 
 
-def test_story_2_the_birthday_parcel_and_the_lost_one(agent_client):
+def test_story_2_the_birthday_parcel_and_the_lost_one(agent_client, manager_client):
     # given the date-critical birthday ring the courier will not deliver on the day
     case = story_case("dmitri.sokolov@mail.example")
     # when the late-delivery scan finds it, before anyone acts
@@ -125,6 +126,24 @@ def test_story_2_the_birthday_parcel_and_the_lost_one(agent_client):
     take(agent_client, lost)
     refund = apply_rule(agent_client, lost, "refund-lost-parcel")
     assert (refund.kind, refund.amount, refund.status) == ("refund", Decimal("6500.00"), RemedyStatus.APPLIED)
+    # and the flight is claimed from the courier: the manager files it, the courier accepts and pays it back
+    claim = Claim.objects.get(remedy=remedy)
+    assert (claim.courier.name, claim.amount, claim.currency, claim.status) == (
+        "EastWay Express", Decimal("15000.00"), "RUB", ClaimStatus.TO_FILE)
+    assert claim.deadline == timezone.localtime(claim.failed_at).date() + timedelta(days=claim.courier.claim_window_days)
+    assert f'id="claim-{claim.pk}"' in manager_client.get(reverse("dashboard:claims")).content.decode()
+    for step in ({"action": "file", "reference": "EW-CLAIM-118"}, {"action": "accept"},
+                 {"action": "pay", "recovered": "15000.00"}):
+        assert manager_client.post(reverse("dashboard:claim_act", args=[claim.pk]), step).status_code == 302
+    claim.refresh_from_db()
+    assert (claim.status, claim.recovered_amount) == (ClaimStatus.PAID, Decimal("15000.00"))
+    page = agent_client.get(reverse("dashboard:case", args=[case.pk])).content.decode()
+    assert "Claim filed with EastWay Express, reference EW-CLAIM-118" in page
+    assert "Claim paid by EastWay Express" in page
+    # and the lost parcel's refund is a claim of its own, still to file
+    assert Claim.objects.get(remedy=refund).status == ClaimStatus.TO_FILE
+    report = manager_client.get(reverse("dashboard:remedy_report")).content.decode()
+    assert "15,000.00\xa0RUB" in report.split('id="claims"')[1].split("</section>")[0]
 
 
 def test_story_3_the_rug_promise_cannot_be_denied_and_the_manager_overrides(agent_client, manager_client):
