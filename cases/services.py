@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import gettext_noop
 
+from audit.context import audit_context
 from caseapp import permissions
 from caseapp.money import ZERO
 
@@ -259,7 +260,8 @@ def case_change_status(*, case: Case, status: str, by=None, reason: str = "",
         _promises_settle(case, promise_outcomes, by)
     previous = case.status
     fields = _status_write(case, status, timezone.now())
-    case.save(update_fields=fields)
+    with audit_context(reason=reason):
+        case.save(update_fields=fields)
     case_event_append(case=case, kind=CaseEventKind.STATUS_CHANGED, actor=by, text=reason,
                       data={"from": previous, "to": status, "reopened": previous in (CaseStatus.RESOLVED,
                                                                                     CaseStatus.CLOSED)})

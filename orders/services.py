@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from audit.context import audit_context
 from caseapp import permissions
 from caseapp.money import ZERO, to_money, validate_currency
 from caseapp.upsert import Outcome
@@ -297,5 +298,6 @@ def order_cancel(*, order: Order, reason: str, by=None) -> Order:
     if order.status in (OrderStatus.DELIVERED, OrderStatus.RETURNED):
         raise ValidationError({"status": f"A {order.get_status_display().lower()} order cannot be cancelled."})
     order.status = OrderStatus.CANCELLED
-    order.save(update_fields=["status"])
+    with audit_context(reason=reason):
+        order.save(update_fields=["status"])
     return order

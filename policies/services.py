@@ -19,6 +19,7 @@ from django.db.models import Max
 from django.utils import timezone, translation
 from django.utils.translation import gettext, gettext_noop
 
+from audit.context import audit_context
 from caseapp import formatting, permissions
 from caseapp.money import to_money, validate_currency
 from caseapp.roles import is_agent, is_manager
@@ -368,7 +369,8 @@ def remedy_reject(*, remedy: Remedy, by, reason: str) -> Remedy:
     remedy.decided_by = by
     remedy.decided_at = timezone.now()
     remedy.decision_reason = reason
-    remedy.save(update_fields=["status", "decided_by", "decided_at", "decision_reason"])
+    with audit_context(reason=reason):
+        remedy.save(update_fields=["status", "decided_by", "decided_at", "decision_reason"])
     _timeline(remedy, CaseEventKind.REMEDY_REJECTED, by, f"Rejected by {by.get_username()}: {reason}",
               said=say(gettext_noop("Rejected by %(name)s: %(reason)s"), name=by.get_username(), reason=reason))
     return remedy
@@ -785,7 +787,8 @@ def budget_update(*, budget: Budget, by, note: str = "", **changes) -> Budget:
     after = _budget_snapshot(budget)
     if after == before:
         return budget
-    budget.save(update_fields=list(cleaned))
+    with audit_context(reason=(note or "").strip()):
+        budget.save(update_fields=list(cleaned))
     BudgetChange.objects.create(budget=budget, changed_by=by, before=before, after=after, note=(note or "").strip())
     budget_names_forget()
     return budget

@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from audit.context import audit_context
 from caseapp.money import to_money, validate_currency
 
 from .models import ValidityRule, Voucher, VoucherExtension, VoucherRedemption, VoucherStatus
@@ -86,7 +87,8 @@ def voucher_extend(*, voucher: Voucher, until: date, reason: str, by=None) -> Vo
     extension.save()
     voucher.valid_until = until
     voucher.status = VoucherStatus.EXTENDED
-    voucher.save(update_fields=["valid_until", "status"])
+    with audit_context(reason=extension.reason):
+        voucher.save(update_fields=["valid_until", "status"])
     return extension
 
 

@@ -9,6 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from audit.selectors import case_changes
 from caseapp import permissions
 from cases import services as case_services
 from cases.models import Case, CaseEventKind, CaseStatus, Promise, PromiseStatus
@@ -127,6 +128,7 @@ def case_context(request, case: Case, **forms) -> dict:
             else None),
         "special_deliveries": [s for s in shipments if s.is_replacement],
         "case_claims": claim_selectors.case_claims(case=case),
+        "changes": case_changes(case=case),  # the audit trail: one query
         "attachments_part": attachment_parts.case_attachments_context(request, case, can_work=can_work,
                                                                       form=forms.get("attachment_form")),
     }

@@ -90,7 +90,7 @@ def test_case_page_has_a_fixed_number_of_queries(client, agent, size, django_ass
     assert response.status_code == 200
 
 
-CASE_PAGE_QUERIES = 34  # 29 for the page (one for its files, one for the budgets its remedies name, one for its courier claims, one for its remedy emails, one for the macros offered, two for the satisfaction survey), 5 more for the active policy's proposals (the loyalty facts are shared)
+CASE_PAGE_QUERIES = 35  # 30 for the page (one for its files, one for the budgets its remedies name, one for its courier claims, one for its remedy emails, one for the macros offered, two for the satisfaction survey, one for "What changed"), 5 more for the active policy's proposals (the loyalty facts are shared)
 
 
 def test_agent_adds_a_note_and_logs_a_call(agent_client, agent):
