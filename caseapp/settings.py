@@ -506,6 +506,8 @@ LOGGING = {
     "loggers": {
         # An ordinary 403 is one line, not a traceback (caseapp/logfilters.py).
         "django.request": {"filters": ["permission_denied_without_traceback"]},
+        # One line per trigger on every migrate ("Installing ... trigger"): only what goes wrong is worth a line.
+        "pgtrigger": {"level": "WARNING"},
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }
