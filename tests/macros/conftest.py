@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from macros.services import macro_save
 from policies.models import Remedy, RemedyStatus
+from tests.dashboard.conftest import agent_client, login, manager_client  # noqa: F401 (fixtures and the helper, shared)
 from tests.factories import (
     CaseFactory,
     CourierFactory,
@@ -20,21 +21,6 @@ from tests.factories import (
 def _english(settings):
     settings.LANGUAGE_CODE = "en"
     settings.MACRO_TRACKING_LINKS = {"Cargus": "https://track.cargus.example/?awb={tracking_number}"}
-
-
-def login(client, user):
-    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
-    return client
-
-
-@pytest.fixture
-def agent_client(client, agent):
-    return login(client, agent)
-
-
-@pytest.fixture
-def manager_client(client, manager):
-    return login(client, manager)
 
 
 def full_case(*, language="ro", owner=None, category="late_delivery", name="Elena Popescu"):
