@@ -6,7 +6,7 @@ ports), `worker` (×2) and `beat` (×1) lines, each in its own process group, st
 goes to a local aiosmtpd listener (`Listener`) through Django's SMTP backend, selected by EMAIL_BACKEND.
 
 `late_shipments_run` is the story: orders through /api/v1/orders/ (alternating the two web processes), their
-shipments, a "delayed" courier event each through /api/v1/shipment-events/, and the apologies the beat's late
+shipments through /api/v1/shipments/, a "delayed" courier event each through /api/v1/shipment-events/, and the apologies the beat's late
 scan sends; optionally one worker killed with SIGKILL once some emails have arrived.
 """
 
@@ -35,6 +35,8 @@ from urllib.parse import urlsplit
 import psycopg2
 import redis
 from aiosmtpd.controller import Controller
+
+from tests.stack.stack_seed import COURIER, tracking_number
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent  # the virtualenv's bin: python, gunicorn, celery (not resolved: a symlink)
@@ -460,13 +462,19 @@ def late_shipments_run(stack: Stack, *, count: int = 200, kill_after: int | None
     run.phases["orders_seconds"] = round(time.monotonic() - (deadline - timeout), 2)
     run.orders = {number: port for number, (_s, _a, port, _t) in zip(numbers, results, strict=True)}
     began = time.monotonic()
-    run.shipments = stack.seed("shipments", *numbers)
+    handed_over = (datetime.now(UTC) - timedelta(hours=20)).isoformat()
+    shipments = [("/api/v1/shipments/", {"order_number": number, "courier": COURIER,
+                                         "tracking_number": tracking_number(number), "handed_over_at": handed_over,
+                                         "estimated_delivery": order_payload(number, n)["promised_delivery_date"]})
+                 for n, number in enumerate(numbers)]
+    run.shipments = {answer["tracking_number"]: answer["id"]
+                     for _status, answer, _port, _at in _post_all(stack, shipments, "shipments")}
     run.phases["shipments_seconds"] = round(time.monotonic() - began, 2)
     if len(run.shipments) != count:
         raise StackFailed(f"{len(run.shipments)} shipments made for {count} orders")
     now = datetime.now(UTC).isoformat()
     events = [("/api/v1/shipment-events/", {"tracking_number": tracking, "external_id": f"delay-{tracking}",
-                                             "occurred_at": now, "code": "delayed", "courier": "StackCourier",
+                                             "occurred_at": now, "code": "delayed", "courier": COURIER,
                                              "text": "Delayed at the hub"})
               for tracking in run.shipments]
     run.events_started = time.time()
