@@ -230,6 +230,7 @@ class Stack:
         self.extra_env = env or {}
         self.database_created = False
         self.token = ""
+        self.phases: dict[str, float] = {}  # seconds each step of start() took
 
     # -- database
     def _admin(self):
@@ -311,9 +312,12 @@ class Stack:
     def start(self):
         (self.workdir / "var").mkdir(parents=True, exist_ok=True)
         lines = procfile()
+        began = time.monotonic()
         self.listener.start()
         self.redis.start()
         self._database_create()
+        self._phase("database_seconds", began)
+        began = time.monotonic()
         release = self._spawn("release", lines["release"])
         try:
             code = release.process.wait(timeout=300)
@@ -323,14 +327,22 @@ class Stack:
             raise StackFailed(f"release exited {code}:\n{self.logs_tail()}")
         self.procs.remove(release)
         release.stop()
+        self._phase("release_seconds", began)
+        began = time.monotonic()
         self.token = self.seed("staff")["token"]
+        self._phase("staff_seconds", began)
+        began = time.monotonic()
         for n in range(self.webs):
             self._spawn(f"web{n + 1}", lines["web"], PORT=str(free_port()))
         for n in range(self.workers):
             self._spawn(f"worker{n + 1}", lines["worker"])
         self._spawn("beat", lines["beat"])
         self.wait(self._all_ready, timeout=120, what="every process to be ready")
+        self._phase("ready_seconds", began)
         return self
+
+    def _phase(self, name: str, began: float) -> None:
+        self.phases[name] = round(time.monotonic() - began, 2)
 
     def by_kind(self, kind: str) -> list[Proc]:
         return [p for p in self.procs if re.fullmatch(rf"{kind}\d*", p.name)]
