@@ -1,3 +1,4 @@
+import pgtrigger
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -146,7 +147,8 @@ class AppendOnlyQuerySet(models.QuerySet):
 
 
 class CaseEvent(models.Model):
-    """The append-only timeline. Also guarded by a PostgreSQL trigger (cases/migrations/0002)."""
+    """The append-only timeline: the model and its queryset refuse updates and deletes (what guards SQLite), and on
+    PostgreSQL a trigger (django-pgtrigger, installed by `migrate`) refuses them from any code, raw SQL included."""
 
     case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="events")
     kind = models.CharField(max_length=24, choices=CaseEventKind.choices)
@@ -165,6 +167,13 @@ class CaseEvent(models.Model):
         indexes = [models.Index(fields=["case", "occurred_at"], name="case_event_case_time_idx")]
         constraints = [
             models.CheckConstraint(condition=models.Q(kind__in=CaseEventKind.values), name="case_event_kind_known")
+        ]
+        triggers = [
+            pgtrigger.Trigger(
+                name="caseevent_append_only", when=pgtrigger.Before, operation=pgtrigger.Update | pgtrigger.Delete,
+                func="RAISE EXCEPTION 'The case timeline is append-only: % on cases_caseevent is not allowed', TG_OP "
+                     "USING ERRCODE = 'restrict_violation';",
+            ),
         ]
 
     def __str__(self):

@@ -207,6 +207,46 @@ def shipment_create(
     return shipment
 
 
+@transaction.atomic
+def shipment_receive(
+    *, order_number: str, courier: Courier, tracking_number: str, estimated_delivery: date | None = None,
+    handed_over_at: datetime | None = None,
+) -> tuple[Shipment, bool]:
+    """A shipment the shop's system reports (POST /api/v1/shipments/): the order by the shop's own number, one
+    shipment per (courier, tracking number). Handed over to the courier, it is in transit; otherwise created.
+
+    The same courier and tracking number again returns the shipment already recorded, unchanged (its courier's
+    tracking events move it on from there), even when two requests race: the unique constraint decides.
+    Returns (shipment, created). A ValidationError (with field errors) leaves nothing behind."""
+    order_number, tracking_number = (order_number or "").strip(), (tracking_number or "").strip()
+    errors = {}
+    if not tracking_number:
+        errors["tracking_number"] = "A shipment needs its courier's tracking number."
+    order = Order.objects.filter(number=order_number).first() if order_number else None
+    if order is None:
+        errors["order_number"] = f"No order has number {order_number!r}."
+    if errors:
+        raise ValidationError(errors)
+    existing = Shipment.objects.filter(courier=courier, tracking_number=tracking_number).first()
+    if existing is None:
+        try:
+            with transaction.atomic():
+                return shipment_create(
+                    order=order, courier=courier, tracking_number=tracking_number, handed_over_at=handed_over_at,
+                    estimated_delivery=estimated_delivery,
+                    status=ShipmentStatus.IN_TRANSIT if handed_over_at else ShipmentStatus.CREATED,
+                ), True
+        except (IntegrityError, ValidationError) as exc:
+            existing = Shipment.objects.filter(courier=courier, tracking_number=tracking_number).first()
+            if existing is None:
+                raise
+            if isinstance(exc, ValidationError) and set(getattr(exc, "error_dict", {})) - {"__all__"}:
+                raise
+    if existing.order_id != order.pk:
+        raise ValidationError({"tracking_number": f"This tracking number is already order {existing.order.number}'s."})
+    return existing, False
+
+
 # Courier event codes that move the shipment to a new status.
 EVENT_CODE_STATUS = {
     "handed_over": ShipmentStatus.IN_TRANSIT,

@@ -1,3 +1,4 @@
+import pgtrigger
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -6,9 +7,24 @@ from django.utils.translation import gettext_lazy as _
 
 from caseapp.money import CurrencyField, MoneyField, currency_check
 
+IMMUTABLE_VERSION = """
+IF TG_OP = 'DELETE' THEN
+    RAISE EXCEPTION 'Policy versions are immutable: they are never deleted' USING ERRCODE = 'restrict_violation';
+END IF;
+IF NEW.number IS DISTINCT FROM OLD.number OR NEW.document IS DISTINCT FROM OLD.document
+   OR NEW.author_id IS DISTINCT FROM OLD.author_id OR NEW.note IS DISTINCT FROM OLD.note
+   OR NEW.created_at IS DISTINCT FROM OLD.created_at THEN
+    RAISE EXCEPTION 'Policy versions are immutable: create a new version instead' USING ERRCODE = 'restrict_violation';
+END IF;
+RETURN NEW;
+"""
+
 
 class PolicyVersion(models.Model):
-    """An immutable version of the remedy policy document. Exactly one is active at a time."""
+    """An immutable version of the remedy policy document. Exactly one is active at a time.
+
+    On PostgreSQL a trigger (django-pgtrigger, installed by `migrate`) refuses, from any code and raw SQL, deleting
+    a version or changing anything but whether it is active (`is_active`, `activated_at`)."""
 
     number = models.PositiveIntegerField(unique=True)
     document = models.JSONField(help_text="The rules; see policies/engine.py for the format.")
@@ -25,6 +41,12 @@ class PolicyVersion(models.Model):
                 fields=["is_active"], condition=models.Q(is_active=True), name="policy_one_active_version"
             ),
             models.CheckConstraint(condition=models.Q(number__gte=1), name="policy_number_positive"),
+        ]
+        triggers = [
+            pgtrigger.Trigger(
+                name="policyversion_immutable", when=pgtrigger.Before,
+                operation=pgtrigger.Update | pgtrigger.Delete, func=IMMUTABLE_VERSION,
+            ),
         ]
 
     def __str__(self):

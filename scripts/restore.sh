@@ -18,10 +18,7 @@ if [ "$tables" != "0" ]; then
   echo "restore.sh: the target database already has $tables tables; restore only into an empty database" >&2
   exit 1
 fi
-# pg_restore empties search_path while it restores (CVE-2018-1058), and search's caseapp_fold() calls unaccent()
-# without a schema, so its indexes would not build: the restore runs as SQL with search_path set to public
-# (the only line changed is pg_restore's own set_config; a COPY data line always starts with a row's id).
-pg_restore --no-owner --no-privileges --file=- "$file" \
-  | sed -e "s/^SELECT pg_catalog.set_config('search_path', '', false);\$/SELECT pg_catalog.set_config('search_path', 'public', false);/" \
-  | psql --no-psqlrc -X -q -v ON_ERROR_STOP=1 --single-transaction --dbname="$target" >/dev/null
+# pg_restore empties the search_path while it restores (CVE-2018-1058): every function an index or a constraint
+# calls names its schema (search 0002 made caseapp_fold() and caseapp_ident() call public.unaccent), so it builds.
+pg_restore --no-owner --no-privileges --single-transaction --exit-on-error --dbname="$target" "$file"
 echo "restored $file into the target database"

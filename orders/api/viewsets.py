@@ -1,5 +1,7 @@
 """Orders (with their lines) and shipments (with their tracking events) in /api/v1/. An order is created or
-updated by POSTing the generic order JSON (intake.serializers.OrderIn), idempotent on the shop's own number.
+updated by POSTing the generic order JSON (intake.serializers.OrderIn), idempotent on the shop's own number; a
+shipment is recorded by POSTing its order number, courier and tracking number (orders.services.shipment_receive),
+idempotent on (courier, tracking number).
 
 Recording tracking events and the delivery check are the existing views in orders/api/views.py and
 cases/api/views.py, mounted under /api/v1/ too.
@@ -10,15 +12,17 @@ from django.db import transaction
 from django.db.models import Prefetch
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema
-from rest_framework import status, viewsets
+from rest_framework import serializers, status, viewsets
 from rest_framework.response import Response
 
 from caseapp.api import as_drf_error
 from caseapp.api_v1 import DateTimeSinceFilter, IdCursorPagination, IdFilter, IsAgent
+from caseapp.bounds import BoundedSerializerDateField, BoundedSerializerDateTimeField
 from caseapp.upsert import Outcome
 from intake.serializers import OrderIn, validated
 from intake.services import order_ingest
-from orders.models import Order, OrderStatus, PaymentMethod, Shipment, ShipmentEvent, ShipmentStatus
+from orders.models import Courier, Order, OrderStatus, PaymentMethod, Shipment, ShipmentEvent, ShipmentStatus
+from orders.services import shipment_receive
 
 from .serializers import OrderSerializer, ShipmentSerializer
 
@@ -69,6 +73,19 @@ class ShipmentFilter(filters.FilterSet):
         fields = ["order", "order_number", "tracking_number", "status"]
 
 
+class ShipmentIn(serializers.Serializer):
+    """A shipment as the shop's system reports it: (courier, tracking number) is the key."""
+
+    order_number = serializers.CharField(max_length=40, help_text="The shop's own order number.")
+    courier = serializers.SlugRelatedField(slug_field="name", queryset=Courier.objects.all(),
+                                           help_text="The courier's name, as caseapp knows it.")
+    tracking_number = serializers.CharField(max_length=64)
+    estimated_delivery = BoundedSerializerDateField()
+    handed_over_at = BoundedSerializerDateTimeField(required=False, allow_null=True, default=None,
+                                                    help_text="When the parcel was handed to the courier: "
+                                                              "the shipment is then in transit.")
+
+
 class ShipmentViewSet(viewsets.ReadOnlyModelViewSet):
     permission_classes = [IsAgent]
     queryset = Shipment.objects.select_related("courier", "order").prefetch_related(
@@ -78,3 +95,19 @@ class ShipmentViewSet(viewsets.ReadOnlyModelViewSet):
     pagination_class = IdCursorPagination
     filterset_class = ShipmentFilter
     lookup_value_regex = r"[0-9]{1,18}"
+
+    @extend_schema(request=ShipmentIn, responses={200: ShipmentSerializer, 201: ShipmentSerializer},
+                   description="Record a shipment of an order (by the shop's own order number), once per courier and "
+                               "tracking number: 201 when new, 200 (unchanged) when it was already recorded for "
+                               "this order; the same tracking number on another order is a 400.")
+    def create(self, request):
+        data = ShipmentIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            shipment, created = shipment_receive(**data.validated_data)
+        except ValidationError as exc:
+            raise as_drf_error(exc) from exc
+        shipment = self.get_queryset().get(pk=shipment.pk)
+        outcome = Outcome.CREATED if created else Outcome.UNCHANGED
+        return Response({**ShipmentSerializer(shipment).data, "outcome": str(outcome)},
+                        status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)

@@ -16,6 +16,7 @@ from apitokens.services import api_token_create, api_token_revoke
 from cases.models import Case, CaseEvent
 from cases.services import case_open, promise_record
 from claims.services import claim_open_for_remedy
+from orders.models import Shipment
 from policies.models import Remedy, RemedyStatus
 from tests.factories import OrderFactory, ShipmentFactory, UserFactory, ValidityRuleFactory, VoucherFactory
 
@@ -115,6 +116,10 @@ ENDPOINTS = {
     "hand the case back": ("post", lambda w: f"/api/v1/cases/{_c(w)}/assign/", lambda w: {"owner": None}, WORK, 200),
     "apply a proposal": ("post", lambda w: f"/api/v1/cases/{_c(w)}/proposals/apply/",
                          lambda w: {"key": "case-0/rule-none/refund"}, WORK, 400),  # the check comes first
+    "record a shipment": ("post", lambda w: "/api/v1/shipments/",
+                          lambda w: {"order_number": w["order"].number, "courier": w["shipment"].courier.name,
+                                     "tracking_number": "NEW-1", "estimated_delivery": "2026-12-10"},
+                          ANY_AGENT, 201),
     "record a tracking event": ("post", lambda w: "/api/v1/shipment-events/",
                                 lambda w: {"tracking_number": w["shipment"].tracking_number, "external_id": "ev-1",
                                            "code": "delayed", "occurred_at": timezone.now().isoformat()},
@@ -135,7 +140,7 @@ def _changes(world) -> tuple:
     """A fingerprint of everything a write could change."""
     case = Case.objects.get(pk=world["case"].pk)
     remedy = Remedy.objects.get(pk=world["remedy"].pk)
-    return (Case.objects.count(), CaseEvent.objects.count(), Remedy.objects.count(), case.owner_id, case.status,
+    return (Case.objects.count(), CaseEvent.objects.count(), Shipment.objects.count(), Remedy.objects.count(), case.owner_id, case.status,
             remedy.status, world["promise"].__class__.objects.get(pk=world["promise"].pk).status)
 
 

@@ -95,6 +95,30 @@ def test_timeline_is_append_only_even_for_raw_sql():
     assert case.events.count() == 1
 
 
+def _triggers_on(table: str) -> list[str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT tgname FROM pg_trigger WHERE tgrelid = %s::regclass AND NOT tgisinternal "
+                       "ORDER BY tgname", [table])
+        return [row[0] for row in cursor.fetchall()]
+
+
+@pytest.mark.postgres
+def test_the_timeline_guard_is_django_pgtriggers_beside_its_model():
+    # the trigger declared in CaseEvent.Meta.triggers is the one installed; the hand-written one of
+    # cases/migrations/0002 (and its function) is gone
+    names = _triggers_on("cases_caseevent")
+    assert any(name.startswith("pgtrigger_caseevent_append_only_") for name in names), names
+    assert "cases_caseevent_no_update_delete" not in names
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_proc WHERE proname = 'cases_caseevent_append_only'")
+        assert cursor.fetchone()[0] == 0
+    # and it refuses with the SQLSTATE of a restriction, as before
+    case = open_case()
+    with pytest.raises(DatabaseError) as exc, transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("DELETE FROM cases_caseevent WHERE case_id = %s", [case.pk])
+    assert exc.value.__cause__.pgcode == "23001" and "append-only: DELETE" in str(exc.value)
+
+
 def test_a_promise_has_an_owner_a_due_time_and_its_maker(agent, manager):
     case = open_case()
     due = timezone.now() + timedelta(days=2)

@@ -221,6 +221,32 @@ def test_a_stored_version_cannot_be_changed_or_deleted_even_by_raw_sql(policy, m
     assert PolicyVersion.objects.get(pk=version.pk).note == "call everyone"
 
 
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_the_version_guard_is_django_pgtriggers_and_lets_only_activation_change(policy, manager):
+    # given the trigger declared in PolicyVersion.Meta.triggers, and not the hand-written one of policies 0002
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT tgname FROM pg_trigger WHERE tgrelid = 'policies_policyversion'::regclass "
+                       "AND NOT tgisinternal")
+        names = [row[0] for row in cursor.fetchall()]
+    assert any(name.startswith("pgtrigger_policyversion_immutable_") for name in names), names
+    assert "policies_policyversion_immutable" not in names
+    text = "rules:\n  - id: callback-all\n    when: {fact: days_late, ge: 0}\n    remedy: {kind: callback}\n"
+    version = policy_version_create(document=text, author=manager, note="call everyone")
+    # when raw SQL activates and deactivates it, that is allowed
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE policies_policyversion SET is_active = false, activated_at = now() WHERE id = %s",
+                       [version.pk])
+    assert PolicyVersion.objects.get(pk=version.pk).activated_at is not None
+    # but its document, number, author or creation time cannot change, even along with the activation
+    for change in ("document = '{}'::jsonb", "number = 99", "author_id = NULL", "created_at = now() - interval '1 day'",
+                   "is_active = false, note = 'edited'"):
+        with pytest.raises(IntegrityError) as exc, transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(f"UPDATE policies_policyversion SET {change} WHERE id = %s", [version.pk])
+        assert "create a new version instead" in str(exc.value), change
+    assert PolicyVersion.objects.get(pk=version.pk).document["rules"][0]["id"] == "callback-all"
+
+
 @pytest.mark.django_db
 def test_only_a_manager_activates_a_version(policy, agent):
     version = policy_version_create(document=default_policy_document(), author=agent, note="copy")

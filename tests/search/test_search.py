@@ -253,3 +253,16 @@ def test_the_searched_columns_have_their_indexes(shop):
         names = {row[0] for row in cursor.fetchall()}
     assert {"search_customer_name_trgm", "search_order_number_ident", "search_orderline_words",
             "search_shipment_tracking_ident", "search_voucher_code_ident", "search_casedocument_gin"} <= names
+
+
+@pytest.mark.postgres
+def test_the_folds_work_with_an_empty_search_path_as_pg_restore_runs_them():
+    # pg_restore empties the search_path before it builds the indexes on caseapp_fold() and caseapp_ident()
+    from django.db import connection, transaction
+
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL search_path = ''")
+        cursor.execute("SELECT public.caseapp_fold('Ștefan Îonescu'), public.caseapp_ident('ro-123 456 789')")
+        assert cursor.fetchone() == ("stefan ionescu", "RO123456789")
+        cursor.execute("SELECT provolatile FROM pg_catalog.pg_proc WHERE proname IN ('caseapp_fold', 'caseapp_ident')")
+        assert [row[0] for row in cursor.fetchall()] == ["i", "i"]  # still IMMUTABLE: indexes may use them

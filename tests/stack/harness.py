@@ -6,7 +6,7 @@ ports), `worker` (×2) and `beat` (×1) lines, each in its own process group, st
 goes to a local aiosmtpd listener (`Listener`) through Django's SMTP backend, selected by EMAIL_BACKEND.
 
 `late_shipments_run` is the story: orders through /api/v1/orders/ (alternating the two web processes), their
-shipments, a "delayed" courier event each through /api/v1/shipment-events/, and the apologies the beat's late
+shipments through /api/v1/shipments/, a "delayed" courier event each through /api/v1/shipment-events/, and the apologies the beat's late
 scan sends; optionally one worker killed with SIGKILL once some emails have arrived.
 """
 
@@ -35,6 +35,8 @@ from urllib.parse import urlsplit
 import psycopg2
 import redis
 from aiosmtpd.controller import Controller
+
+from tests.stack.stack_seed import COURIER, tracking_number
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent  # the virtualenv's bin: python, gunicorn, celery (not resolved: a symlink)
@@ -228,6 +230,7 @@ class Stack:
         self.extra_env = env or {}
         self.database_created = False
         self.token = ""
+        self.phases: dict[str, float] = {}  # seconds each step of start() took
 
     # -- database
     def _admin(self):
@@ -309,9 +312,12 @@ class Stack:
     def start(self):
         (self.workdir / "var").mkdir(parents=True, exist_ok=True)
         lines = procfile()
+        began = time.monotonic()
         self.listener.start()
         self.redis.start()
         self._database_create()
+        self._phase("database_seconds", began)
+        began = time.monotonic()
         release = self._spawn("release", lines["release"])
         try:
             code = release.process.wait(timeout=300)
@@ -321,14 +327,22 @@ class Stack:
             raise StackFailed(f"release exited {code}:\n{self.logs_tail()}")
         self.procs.remove(release)
         release.stop()
+        self._phase("release_seconds", began)
+        began = time.monotonic()
         self.token = self.seed("staff")["token"]
+        self._phase("staff_seconds", began)
+        began = time.monotonic()
         for n in range(self.webs):
             self._spawn(f"web{n + 1}", lines["web"], PORT=str(free_port()))
         for n in range(self.workers):
             self._spawn(f"worker{n + 1}", lines["worker"])
         self._spawn("beat", lines["beat"])
         self.wait(self._all_ready, timeout=120, what="every process to be ready")
+        self._phase("ready_seconds", began)
         return self
+
+    def _phase(self, name: str, began: float) -> None:
+        self.phases[name] = round(time.monotonic() - began, 2)
 
     def by_kind(self, kind: str) -> list[Proc]:
         return [p for p in self.procs if re.fullmatch(rf"{kind}\d*", p.name)]
@@ -460,13 +474,19 @@ def late_shipments_run(stack: Stack, *, count: int = 200, kill_after: int | None
     run.phases["orders_seconds"] = round(time.monotonic() - (deadline - timeout), 2)
     run.orders = {number: port for number, (_s, _a, port, _t) in zip(numbers, results, strict=True)}
     began = time.monotonic()
-    run.shipments = stack.seed("shipments", *numbers)
+    handed_over = (datetime.now(UTC) - timedelta(hours=20)).isoformat()
+    shipments = [("/api/v1/shipments/", {"order_number": number, "courier": COURIER,
+                                         "tracking_number": tracking_number(number), "handed_over_at": handed_over,
+                                         "estimated_delivery": order_payload(number, n)["promised_delivery_date"]})
+                 for n, number in enumerate(numbers)]
+    run.shipments = {answer["tracking_number"]: answer["id"]
+                     for _status, answer, _port, _at in _post_all(stack, shipments, "shipments")}
     run.phases["shipments_seconds"] = round(time.monotonic() - began, 2)
     if len(run.shipments) != count:
         raise StackFailed(f"{len(run.shipments)} shipments made for {count} orders")
     now = datetime.now(UTC).isoformat()
     events = [("/api/v1/shipment-events/", {"tracking_number": tracking, "external_id": f"delay-{tracking}",
-                                             "occurred_at": now, "code": "delayed", "courier": "StackCourier",
+                                             "occurred_at": now, "code": "delayed", "courier": COURIER,
                                              "text": "Delayed at the hub"})
               for tracking in run.shipments]
     run.events_started = time.time()

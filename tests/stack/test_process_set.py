@@ -53,4 +53,4 @@ def test_200_late_shipments_give_200_apologies_with_a_worker_killed_in_the_middl
     # and both workers sent apologies (the killed one before it died)
     sent = re.compile(r"notifications\.tasks\.send_message_task\[[-0-9a-f]+\] succeeded")
     assert all(sent.search(worker.log()) for worker in stack.by_kind("worker"))
-    print("stack figures:", figures(stack, run))
+    print("stack figures:", figures(stack, run), "start:", stack.phases, "run:", run.phases)
