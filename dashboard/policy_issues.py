@@ -4,6 +4,8 @@ The engine (policies.engine) stays Django-free: each PolicyIssue carries a ``cod
 its English ``reason`` (kept for logs and the API). Here each code has a translated message; the params (values,
 fact names, comparison names: words of the policy's own language) are shown as code, never translated."""
 
+from dataclasses import dataclass
+
 from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext
@@ -94,3 +96,18 @@ def issue_text(issue) -> SafeString:
     else:
         where = conditional_escape(gettext("Policy, %(field)s:")) % {"field": _code(issue.field)}
     return mark_safe(f"{where} {issue_reason(issue)}")  # noqa: S308 (every part escaped above)
+
+
+@dataclass(frozen=True)
+class ShownIssue:
+    """A PolicyIssue as a page shows it: where it is and its reason in the reader's language."""
+
+    rule_id: str | None
+    field: str
+    code: str
+    reason: SafeString
+
+
+def issues_shown(issues) -> list[ShownIssue]:
+    return [ShownIssue(issue.rule_id, issue.field, getattr(issue, "code", ""), issue_reason(issue))
+            for issue in issues]
