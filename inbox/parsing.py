@@ -145,7 +145,10 @@ def _next_filled(lines: list[str], index: int) -> str:
 
 
 def _attribution_start(lines: list[str], end: int) -> int:
-    """Where the attribution ending at line ``end`` starts: mail clients wrap it over up to three lines."""
+    """Where the attribution ending at line ``end`` starts: mail clients wrap it over up to three lines (a line that
+    starts as an attribution does is one by itself: the customer's line above it stays theirs)."""
+    if QUOTE_ATTRIBUTION_START.match(lines[end].strip()):
+        return end
     for start in (end - 2, end - 1):
         if start < 0:
             continue

@@ -47,6 +47,9 @@ def test_the_reply_text_is_cut_before_the_quoted_history(name, expected, quoted)
     ("Va bene.\n\nIl 02/12/2026 10:15, Assistenza ha scritto:\n> testo\n", "Va bene."),
     # a bare "... a scris:" followed by a quote
     ("Am primit.\n\nSuport Magazin a scris:\n> text vechi\n", "Am primit."),
+    # a line of the customer's right above an unwrapped attribution stays theirs
+    ("Comanda 1004 tot nu a venit\nÎn mie., 2 dec. 2026 la 10:15, Suport <care@shop.example> a scris:\n> text\n",
+     "Comanda 1004 tot nu a venit"),
     # Mail.ru
     ("Жду.\n\nСреда, 2 декабря 2026, 10:15 +03:00 от Поддержка <care@shop.example>:\n> Добрый день\n", "Жду."),
 ])
