@@ -255,8 +255,9 @@ class PolicyForm(forms.Form):
             names = [name for name, (rule_id, path) in self.paths.items()
                      if rule_id == issue.rule_id and (issue_path(path) == where
                                                       or issue_path(path).startswith((where + ".", where + "[")))]
-            message = mark_safe(conditional_escape(_("The policy does not accept this: %(reason)s"))  # noqa: S308
-                                % {"reason": issue_reason(issue)})
+            message = conditional_escape(_("The policy does not accept this: %(reason)s")) % {
+                "reason": issue_reason(issue)}
+            message = mark_safe(message)  # noqa: S308  # nosec B308 B703 - the text escaped, the reason built escaped
             if names:
                 for name in names:
                     if name in self.fields:

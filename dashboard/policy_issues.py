@@ -85,7 +85,7 @@ def issue_reason(issue) -> SafeString:
     except (KeyError, TypeError, ValueError):  # a translation that lost a placeholder: the English reason
         return conditional_escape(issue.reason)
     prefix = "".join(f"{_code(name)}: " for name in within)
-    return mark_safe(prefix + text)  # noqa: S308 (every part escaped above)
+    return mark_safe(prefix + text)  # noqa: S308  # nosec B308 B703 - every part escaped above
 
 
 def issue_text(issue) -> SafeString:
@@ -95,7 +95,7 @@ def issue_text(issue) -> SafeString:
             "rule": _code(issue.rule_id), "field": _code(issue.field)}
     else:
         where = conditional_escape(gettext("Policy, %(field)s:")) % {"field": _code(issue.field)}
-    return mark_safe(f"{where} {issue_reason(issue)}")  # noqa: S308 (every part escaped above)
+    return mark_safe(f"{where} {issue_reason(issue)}")  # noqa: S308  # nosec B308 B703 - every part escaped above
 
 
 @dataclass(frozen=True)
