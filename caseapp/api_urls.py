@@ -8,6 +8,7 @@ from cases.api.views import DeliveryCheckApi
 from cases.api.viewsets import CaseViewSet, PromiseViewSet
 from claims.api.views import ClaimViewSet
 from customers.api.views import CustomerViewSet
+from inbox.api.viewsets import InboundMessageViewSet
 from orders.api.views import ShipmentEventRecordApi
 from orders.api.viewsets import OrderViewSet, ShipmentViewSet
 from policies.api.views import RemedyViewSet
@@ -25,6 +26,7 @@ router.register("cases", CaseViewSet, basename="case")
 router.register("promises", PromiseViewSet, basename="promise")
 router.register("remedies", RemedyViewSet, basename="remedy")
 router.register("claims", ClaimViewSet, basename="claim")
+router.register("inbound-messages", InboundMessageViewSet, basename="inbound-message")
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),

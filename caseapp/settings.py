@@ -476,6 +476,8 @@ SPECTACULAR_SETTINGS = {
         "OrderStatusEnum": "orders.models.OrderStatus", "ShipmentStatusEnum": "orders.models.ShipmentStatus",
         "VoucherStatusEnum": "vouchers.models.VoucherStatus", "RemedyStatusEnum": "policies.models.RemedyStatus",
         "RemedyKindEnum": "policies.models.RemedyKind",
+        "InboundStatusEnum": "inbox.models.InboundStatus", "InboundSourceEnum": "inbox.models.InboundSource",
+        "InboundProblemEnum": "inbox.models.InboundProblem",
     },
     "PREPROCESSING_HOOKS": ["caseapp.api_v1.only_v1_endpoints"],
 }

@@ -14,12 +14,16 @@ import re
 from decimal import Decimal
 
 from django import forms
+from django.utils.html import conditional_escape
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from caseapp.money import MAX_AMOUNT, MAX_DIGITS
 from policies.engine import FACT_TYPES, RULE_KINDS
 from policies.models import RemedyKind
+
+from .policy_issues import issue_reason, issue_text
 
 AMOUNT_RE = re.compile(r"^\d{1,10}(\.\d{1,2})?$")
 ANY_KIND = "*"
@@ -251,10 +255,12 @@ class PolicyForm(forms.Form):
             names = [name for name, (rule_id, path) in self.paths.items()
                      if rule_id == issue.rule_id and (issue_path(path) == where
                                                       or issue_path(path).startswith((where + ".", where + "[")))]
-            message = _("The policy does not accept this: %(reason)s") % {"reason": issue.reason}
+            message = conditional_escape(_("The policy does not accept this: %(reason)s")) % {
+                "reason": issue_reason(issue)}
+            message = mark_safe(message)  # noqa: S308  # nosec B308 B703 - the text escaped, the reason built escaped
             if names:
                 for name in names:
                     if name in self.fields:
                         self.add_error(name, message)
             else:
-                self.add_error(None, str(issue))
+                self.add_error(None, issue_text(issue))

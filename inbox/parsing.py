@@ -22,9 +22,30 @@ import nh3
 BROKEN_STRUCTURE = (email_errors.StartBoundaryNotFoundDefect, email_errors.NoBoundaryInMultipartDefect,
                     email_errors.MultipartInvariantViolationDefect)
 MESSAGE_ID_MAX = 255
-# Languages whose "On ... wrote:" lines mail-parser-reply knows (it has none for ro and ru; quoted ">" lines and
-# the common English headers cover most of what Romanian and Russian mail clients write).
+# Languages whose "On ... wrote:" lines mail-parser-reply knows (it has none for ro and ru: caseapp's own patterns
+# below cut those, and the Gmail/Outlook shapes its Italian patterns miss, before the parser runs).
 REPLY_PARSER_LANGUAGES = ["en", "it", "de", "fr", "es"]
+
+# caseapp's own quoted-history patterns, for the attribution lines and header blocks of Gmail, Outlook, Apple Mail,
+# Thunderbird, Yahoo, Yandex and Mail.ru in en, ro, ru and it (mail-parser-reply 1.x has no ro or ru).
+# The last line of an attribution: "... a scris:", "... написал(а):", "... пишет:", "... ha scritto:", "... wrote:".
+QUOTE_ATTRIBUTION_VERB = re.compile(
+    r"(?:\ba\s+scris|написал\(а\)|написала?|пишет|\bha\s+scritto|\bwrote)\s*:\s*$", re.IGNORECASE)
+# Gmail in Russian (and Yandex, Mail.ru) write no verb: "ср, 2 дек. 2026 г. в 10:15, Иван <ivan@example.ru>:".
+QUOTE_ATTRIBUTION_ADDRESS = re.compile(r"\d{1,2}:\d{2}.*<[^<>\s]+@[^<>\s]+>\s*:\s*$")
+# Where a wrapped attribution starts ("On Wed, ...", "În data de ...", "Pe 2 dec.", "Il giorno ...", "ср, 2 дек.",
+# "02.12.2026 ...", "Среда, 2 декабря ...").
+QUOTE_ATTRIBUTION_START = re.compile(r"^(?:On|În|In|Pe|Il|Le|Am|El|\d|\w{2,11}[.,]\s*\d)", re.IGNORECASE)
+# Outlook's separators: "-----Original Message-----" and its translations.
+QUOTE_SEPARATOR = re.compile(
+    r"^-{2,}\s*(?:Original Message|Mesaj(?:ul)? original|Исходное сообщение|Messaggio originale)\s*-{2,}\s*$",
+    re.IGNORECASE)
+QUOTE_RULE = re.compile(r"^[_\-]{20,}\s*$")
+# Outlook's header block: a From line followed by another header line (Sent/Date/To/Subject/Cc) in any language.
+QUOTE_HEADER_FROM = re.compile(r"^\*?(?:From|De la|От|Da)\s*:\*?\s*\S", re.IGNORECASE)
+QUOTE_HEADER_NEXT = re.compile(
+    r"^\*?(?:Sent|Date|To|Subject|Cc|Trimis|Data|Către|Catre|Subiect|Отправлено|Дата|Кому|Тема|Копия|Inviato|A|"
+    r"Oggetto)\s*:", re.IGNORECASE)
 # What survives nh3 in inbound HTML: text formatting, links and tables; no images (they are attachments), no style.
 HTML_TAGS = {"a", "b", "blockquote", "br", "code", "div", "em", "h1", "h2", "h3", "h4", "hr", "i", "li", "ol", "p",
              "pre", "span", "strong", "table", "tbody", "td", "th", "thead", "tr", "u", "ul"}
@@ -115,10 +136,65 @@ def html_to_text(value: str) -> str:
     return re.sub(r"\n\s*\n+", "\n\n", re.sub(r"[ \t\xa0]+", " ", value)).strip()
 
 
+def _next_filled(lines: list[str], index: int) -> str:
+    """The first non-empty line after ``index`` ("" when there is none)."""
+    for line in lines[index + 1:]:
+        if line.strip():
+            return line.strip()
+    return ""
+
+
+def _attribution_start(lines: list[str], end: int) -> int:
+    """Where the attribution ending at line ``end`` starts: mail clients wrap it over up to three lines (a line that
+    starts as an attribution does is one by itself: the customer's line above it stays theirs)."""
+    if QUOTE_ATTRIBUTION_START.match(lines[end].strip()):
+        return end
+    for start in (end - 2, end - 1):
+        if start < 0:
+            continue
+        wrapped = lines[start:end]
+        if (QUOTE_ATTRIBUTION_START.match(lines[start].strip())
+                and all(line.strip() and not line.lstrip().startswith(">")
+                        and not line.rstrip().endswith((".", "!", "?")) for line in wrapped)):
+            return start
+    return end
+
+
+def quoted_history_start(text: str) -> int | None:
+    """The line where the quoted history starts by caseapp's own patterns (attribution lines, Outlook separators
+    and header blocks in en/ro/ru/it), or None when none is found."""
+    lines = (text or "").splitlines()
+    for index, line in enumerate(lines):
+        stripped = line.strip()
+        if not stripped or stripped.startswith(">"):
+            continue
+        if QUOTE_SEPARATOR.match(stripped):
+            return index
+        if QUOTE_HEADER_FROM.match(stripped) and QUOTE_HEADER_NEXT.match(_next_filled(lines, index)):
+            before = index - 1
+            while before >= 0 and not lines[before].strip():
+                before -= 1
+            return before if before >= 0 and QUOTE_RULE.match(lines[before].strip()) else index
+        if QUOTE_ATTRIBUTION_ADDRESS.search(stripped):
+            return _attribution_start(lines, index)
+        previous = lines[index - 1].strip() if index else ""
+        if QUOTE_ATTRIBUTION_VERB.search(f"{previous} {stripped}" if previous[:1] != ">" else stripped):
+            start = _attribution_start(lines, index)
+            attribution = " ".join(lines[start:index + 1])
+            # a bare "Elena a scris:" counts only when a quote follows it (not "Soțul meu a scris:" in a sentence)
+            if re.search(r"\d|@", attribution) or _next_filled(lines, index).startswith(">"):
+                return start
+    return None
+
+
 def reply_text(text: str) -> str:
-    """The text without the quoted history (mail-parser-reply); the whole text when nothing is left."""
+    """The text without the quoted history (caseapp's patterns, then mail-parser-reply); the whole text when
+    nothing is left."""
     from mailparser_reply import EmailReplyParser
 
+    start = quoted_history_start(text)
+    if start is not None and "\n".join(text.splitlines()[:start]).strip():
+        text = "\n".join(text.splitlines()[:start])
     try:
         found = EmailReplyParser(languages=REPLY_PARSER_LANGUAGES).parse_reply(text=text or "")
     except Exception:  # the parser is a heuristic: it never costs the message

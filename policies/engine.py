@@ -204,9 +204,15 @@ DOCUMENT_KEYS = {"rules", "approval", "limits", "name", "description"}
 
 @dataclass(frozen=True)
 class PolicyIssue:
+    """One problem: where (rule id, field path) and why, as English text for logs and the API (``reason``) and
+    as plain data for a translated message (``code`` and ``params``: strings, and ``within``, the names a
+    reason about a value is nested in, e.g. ("order_total", "EUR"))."""
+
     rule_id: str | None  # None: the document itself (approval, limits)
     field: str
     reason: str
+    code: str = ""
+    params: dict = field(default_factory=dict, compare=False, hash=False)
 
     def __str__(self):
         where = f"rule {self.rule_id}" if self.rule_id else "policy"
@@ -227,41 +233,60 @@ class PolicyError(ValueError):
 
 
 class _Bad(Exception):
-    pass
+    """A value that does not fit: the English reason, a code and its params (see PolicyIssue)."""
+
+    def __init__(self, reason: str, code: str = "", **params):
+        super().__init__(reason)
+        self.code = code
+        self.params = params
+
+    def inside(self, name) -> _Bad:
+        """The same reason about an entry ``name`` of a mapping (a currency, a fact)."""
+        return _Bad(f"{name}: {self}", self.code,
+                    **{**self.params, "within": (str(name), *self.params.get("within", ()))})
+
+
+def _issue(rule_id, field, reason: str, code: str, **params) -> PolicyIssue:
+    return PolicyIssue(rule_id, field, reason, code, params)
+
+
+def _issue_from(rule_id, field, exc: _Bad) -> PolicyIssue:
+    return PolicyIssue(rule_id, field, str(exc), exc.code, dict(exc.params))
 
 
 def _money(value) -> Decimal:
     if isinstance(value, bool) or isinstance(value, float):
-        raise _Bad("write amounts as strings with at most two decimals, e.g. \"2.50\" (never floats)")
+        raise _Bad("write amounts as strings with at most two decimals, e.g. \"2.50\" (never floats)", "amount_float")
     if isinstance(value, Decimal):
         amount = value
     elif isinstance(value, int | str):
         try:
             amount = Decimal(str(value).strip())
         except InvalidOperation as exc:
-            raise _Bad(f"{value!r} is not an amount") from exc
+            raise _Bad(f"{value!r} is not an amount", "not_amount", value=repr(value)) from exc
     else:
-        raise _Bad(f"{value!r} is not an amount")
+        raise _Bad(f"{value!r} is not an amount", "not_amount", value=repr(value))
     if not amount.is_finite():
-        raise _Bad(f"{value!r} is not an amount")
+        raise _Bad(f"{value!r} is not an amount", "not_amount", value=repr(value))
     if amount != amount.quantize(CENT):
-        raise _Bad(f"{value!r} has more than two decimals")
+        raise _Bad(f"{value!r} has more than two decimals", "amount_decimals", value=repr(value))
     if amount < 0:
-        raise _Bad(f"{value!r} is negative")
+        raise _Bad(f"{value!r} is negative", "amount_negative", value=repr(value))
     return amount.quantize(CENT)
 
 
 def _money_map(value) -> dict[str, Decimal]:
     if not isinstance(value, Mapping) or not value:
-        raise _Bad("give an amount per currency, e.g. {EUR: \"50.00\", RON: \"250.00\"}")
+        raise _Bad("give an amount per currency, e.g. {EUR: \"50.00\", RON: \"250.00\"}", "amount_per_currency")
     result = {}
     for currency, amount in value.items():
         if not isinstance(currency, str) or not CURRENCY_RE.match(currency):
-            raise _Bad(f"{currency!r} is not an ISO 4217 currency code (e.g. EUR, RON, RUB, USD)")
+            raise _Bad(f"{currency!r} is not an ISO 4217 currency code (e.g. EUR, RON, RUB, USD)", "not_currency",
+                       value=repr(currency))
         try:
             result[currency] = _money(amount)
         except _Bad as exc:
-            raise _Bad(f"{currency}: {exc}") from exc
+            raise exc.inside(currency) from exc
     return result
 
 
@@ -275,21 +300,21 @@ def _money_or_map(value):
 def _percent(value) -> Decimal:
     amount = _money(value)
     if amount > HUNDRED:
-        raise _Bad(f"{value!r} is more than 100 percent")
+        raise _Bad(f"{value!r} is more than 100 percent", "percent_over_100", value=repr(value))
     return amount
 
 
 def _number(value):
     if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
-        raise _Bad(f"{value!r} is not a number")
+        raise _Bad(f"{value!r} is not a number", "not_number", value=repr(value))
     if isinstance(value, float) and value != value:
-        raise _Bad("NaN is not a number")
+        raise _Bad("NaN is not a number", "not_number", value="NaN")
     return value
 
 
 def _int(value) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise _Bad(f"{value!r} is not a whole number")
+        raise _Bad(f"{value!r} is not a whole number", "not_whole_number", value=repr(value))
     return value
 
 
@@ -309,20 +334,22 @@ def _date(value) -> Callable[[date], date]:
         try:
             fixed = date.fromisoformat(value.strip())
         except ValueError as exc:
-            raise _Bad(f"{value!r} is not a date: use 2026-03-14, today, today+3 or today-30") from exc
+            raise _Bad(f"{value!r} is not a date: use 2026-03-14, today, today+3 or today-30", "not_date",
+                       value=repr(value)) from exc
         return lambda today, fixed=fixed: fixed
-    raise _Bad(f"{value!r} is not a date: use 2026-03-14, today, today+3 or today-30")
+    raise _Bad(f"{value!r} is not a date: use 2026-03-14, today, today+3 or today-30", "not_date",
+                       value=repr(value))
 
 
 def _text(value) -> str:
     if not isinstance(value, str):
-        raise _Bad(f"{value!r} is not text")
+        raise _Bad(f"{value!r} is not text", "not_text", value=repr(value))
     return value
 
 
 def _bool(value) -> bool:
     if not isinstance(value, bool):
-        raise _Bad(f"{value!r} is not true or false")
+        raise _Bad(f"{value!r} is not true or false", "not_bool", value=repr(value))
     return value
 
 
@@ -342,7 +369,7 @@ def _compile_test(name: str, kind: str, op: str, raw) -> Callable[[Facts], bool]
         return lambda f: (getattr(f, name) is None) is wanted
     if op in ("in", "not_in"):
         if not isinstance(raw, list | tuple) or not raw:
-            raise _Bad(f"{op} takes a non-empty list")
+            raise _Bad(f"{op} takes a non-empty list", "needs_list", op=op)
         parse = _int if kind == INT else _text
         values = frozenset(parse(item) for item in raw)
         if op == "in":
@@ -350,7 +377,7 @@ def _compile_test(name: str, kind: str, op: str, raw) -> Callable[[Facts], bool]
         return lambda f: (v := getattr(f, name)) is not None and v not in values
     if op == "between":
         if not isinstance(raw, list | tuple) or len(raw) != 2:
-            raise _Bad("between takes [low, high]")
+            raise _Bad("between takes [low, high]", "between_pair")
         low_test = _compile_test(name, kind, "ge", raw[0])
         high_test = _compile_test(name, kind, "le", raw[1])
         return lambda f: low_test(f) and high_test(f)
@@ -372,7 +399,7 @@ def _compile_test(name: str, kind: str, op: str, raw) -> Callable[[Facts], bool]
     else:
         value = _text(raw)
     if op not in ("eq", "ne") and kind in (TEXT, BOOL):
-        raise _Bad(f"{op} does not apply to {kind} facts")
+        raise _Bad(f"{op} does not apply to {kind} facts", "op_not_for_kind", op=op, kind=kind)
     return lambda f: (v := getattr(f, name)) is not None and compare(v, value)
 
 
@@ -409,49 +436,55 @@ def _any_of(tests: tuple) -> Callable[[Facts], bool]:
 
 
 def _compile_condition(node, path: str, issues: list, rule_id, facts_used: list) -> Callable[[Facts], bool]:
-    def bad(field, reason):
-        issues.append(PolicyIssue(rule_id, field, reason))
+    def bad(field, reason, code, **params):
+        issues.append(_issue(rule_id, field, reason, code, **params))
         return lambda f: False
 
     if not isinstance(node, Mapping):
-        return bad(path, "a condition is a mapping: {fact: ..., op: value}, {all: [...]}, {any: [...]} or {not: ...}")
+        return bad(path, "a condition is a mapping: {fact: ..., op: value}, {all: [...]}, {any: [...]} or {not: ...}",
+                   "condition_shape")
     logical = [key for key in ("all", "any", "not") if key in node]
     if logical:
         if len(node) != 1:
-            return bad(path, f"{logical[0]} cannot be combined with other keys ({', '.join(sorted(map(str, node)))})")
+            return bad(path, f"{logical[0]} cannot be combined with other keys ({', '.join(sorted(map(str, node)))})",
+                       "logical_combined", key=logical[0], keys=", ".join(sorted(map(str, node))))
         key = logical[0]
         if key == "not":
             inner = _compile_condition(node["not"], f"{path}.not", issues, rule_id, facts_used)
             return lambda f: not inner(f)
         children = node[key]
         if not isinstance(children, list) or not children:
-            return bad(f"{path}.{key}", f"{key} takes a non-empty list of conditions")
+            return bad(f"{path}.{key}", f"{key} takes a non-empty list of conditions", "logical_needs_list", key=key)
         tests = tuple(
             _compile_condition(child, f"{path}.{key}[{index}]", issues, rule_id, facts_used)
             for index, child in enumerate(children)
         )
         return _all_of(tests) if key == "all" else _any_of(tests)
     if "fact" not in node:
-        return bad(path, "a condition needs a fact (or all/any/not)")
+        return bad(path, "a condition needs a fact (or all/any/not)", "condition_needs_fact")
     name = node["fact"]
     if not isinstance(name, str) or name not in FACT_TYPES:
-        return bad(f"{path}.fact", f"unknown fact {name!r}; known facts: {', '.join(sorted(FACT_TYPES))}")
+        return bad(f"{path}.fact", f"unknown fact {name!r}; known facts: {', '.join(sorted(FACT_TYPES))}",
+                   "unknown_fact", value=repr(name), known=", ".join(sorted(FACT_TYPES)))
     kind = FACT_TYPES[name]
     ops = [key for key in node if key != "fact"]
     if not ops:
-        return bad(path, f"the condition on {name} has no comparison ({', '.join(sorted(OPS_BY_TYPE[kind]))})")
+        return bad(path, f"the condition on {name} has no comparison ({', '.join(sorted(OPS_BY_TYPE[kind]))})",
+                   "no_comparison", fact=name, known=", ".join(sorted(OPS_BY_TYPE[kind])))
     tests = []
     for op in ops:
         if op not in ALL_OPS:
-            issues.append(PolicyIssue(rule_id, f"{path}.{op}", f"unknown comparison {op!r}"))
+            issues.append(_issue(rule_id, f"{path}.{op}", f"unknown comparison {op!r}", "unknown_comparison",
+                                 value=repr(op), known=", ".join(sorted(OPS_BY_TYPE[kind]))))
             continue
         if op not in OPS_BY_TYPE[kind]:
-            issues.append(PolicyIssue(rule_id, f"{path}.{op}", f"{op} does not apply to {name} ({kind})"))
+            issues.append(_issue(rule_id, f"{path}.{op}", f"{op} does not apply to {name} ({kind})",
+                                 "op_not_for_fact", op=str(op), fact=name, kind=kind))
             continue
         try:
             tests.append(_compile_test(name, kind, op, node[op]))
         except _Bad as exc:
-            issues.append(PolicyIssue(rule_id, f"{path}.{op}", f"{name}: {exc}"))
+            issues.append(_issue_from(rule_id, f"{path}.{op}", exc.inside(name)))
     if name not in facts_used:
         facts_used.append(name)
     return _all_of(tuple(tests))
@@ -490,20 +523,24 @@ class Amount:
 
 def _parse_amount(raw) -> Amount:
     if not isinstance(raw, Mapping):
-        raise _Bad("amount is {percent: \"5\", of: order_total}, {fixed: {EUR: \"10.00\"}} or {fact: order_total}")
+        raise _Bad("amount is {percent: \"5\", of: order_total}, {fixed: {EUR: \"10.00\"}} or {fact: order_total}",
+                   "amount_shape")
     keys = set(raw)
     if keys == {"percent", "of"} or keys == {"percent"}:
         of = raw.get("of", "order_total")
         if of not in MONEY_FACTS:
-            raise _Bad(f"of: {of!r} is not a money fact ({', '.join(sorted(MONEY_FACTS))})")
+            raise _Bad(f"of: {of!r} is not a money fact ({', '.join(sorted(MONEY_FACTS))})", "not_money_fact",
+                       key="of", value=repr(of), known=", ".join(sorted(MONEY_FACTS)))
         return Amount(percent=_percent(raw["percent"]), of=of)
     if keys == {"fixed"}:
         return Amount(fixed=_money_map(raw["fixed"]))
     if keys == {"fact"}:
         if raw["fact"] not in MONEY_FACTS:
-            raise _Bad(f"fact: {raw['fact']!r} is not a money fact ({', '.join(sorted(MONEY_FACTS))})")
+            raise _Bad(f"fact: {raw['fact']!r} is not a money fact ({', '.join(sorted(MONEY_FACTS))})", "not_money_fact",
+                       key="fact", value=repr(raw["fact"]), known=", ".join(sorted(MONEY_FACTS)))
         return Amount(fact=raw["fact"])
-    raise _Bad("amount is {percent: \"5\", of: order_total}, {fixed: {EUR: \"10.00\"}} or {fact: order_total}")
+    raise _Bad("amount is {percent: \"5\", of: order_total}, {fixed: {EUR: \"10.00\"}} or {fact: order_total}",
+                   "amount_shape")
 
 
 @dataclass(frozen=True)
@@ -517,23 +554,24 @@ def _parse_limits(raw, rule_id, path, issues) -> Limits:
     if raw is None:
         return Limits()
     if not isinstance(raw, Mapping):
-        issues.append(PolicyIssue(rule_id, path, "limits is a mapping"))
+        issues.append(_issue(rule_id, path, "limits is a mapping", "limits_shape"))
         return Limits()
     values = {}
     for key, value in raw.items():
         if key not in LIMIT_KEYS:
-            issues.append(PolicyIssue(rule_id, f"{path}.{key}", f"unknown limit; use {', '.join(sorted(LIMIT_KEYS))}"))
+            issues.append(_issue(rule_id, f"{path}.{key}", f"unknown limit; use {', '.join(sorted(LIMIT_KEYS))}",
+                                 "unknown_limit", known=", ".join(sorted(LIMIT_KEYS))))
             continue
         try:
             if key == "max_remedies_per_customer_per_year":
                 count = _int(value)
                 if count < 0:
-                    raise _Bad("cannot be negative")
+                    raise _Bad("cannot be negative", "negative")
                 values[key] = count
             else:
                 values[key] = _money_map(value)
         except _Bad as exc:
-            issues.append(PolicyIssue(rule_id, f"{path}.{key}", str(exc)))
+            issues.append(_issue_from(rule_id, f"{path}.{key}", exc))
     return Limits(**values)
 
 
@@ -631,53 +669,62 @@ class Policy:
 def _rule_issues_and_compile(raw, index, issues, seen_ids, budgets=BUDGETS) -> Rule | None:
     path = f"rules[{index}]"
     if not isinstance(raw, Mapping):
-        issues.append(PolicyIssue(None, path, "a rule is a mapping with id, when and remedy"))
+        issues.append(_issue(None, path, "a rule is a mapping with id, when and remedy", "rule_shape"))
         return None
     rule_id = raw.get("id")
     if not isinstance(rule_id, str) or not RULE_ID_RE.match(rule_id):
-        issues.append(PolicyIssue(None, f"{path}.id", "every rule needs an id of lowercase letters, digits and dashes"))
+        issues.append(_issue(None, f"{path}.id", "every rule needs an id of lowercase letters, digits and dashes",
+                             "rule_id_shape"))
         rule_id = f"#{index + 1}"
     elif rule_id in seen_ids:
-        issues.append(PolicyIssue(rule_id, "id", "two rules have this id"))
+        issues.append(_issue(rule_id, "id", "two rules have this id", "rule_id_twice"))
     seen_ids.add(rule_id)
     before = len(issues)
     for key in raw:
         if key not in RULE_KEYS:
-            issues.append(PolicyIssue(rule_id, str(key), f"unknown key; a rule has {', '.join(sorted(RULE_KEYS))}"))
+            issues.append(_issue(rule_id, str(key), f"unknown key; a rule has {', '.join(sorted(RULE_KEYS))}",
+                                 "unknown_key", known=", ".join(sorted(RULE_KEYS))))
     priority = raw.get("priority", 0)
     if isinstance(priority, bool) or not isinstance(priority, int):
-        issues.append(PolicyIssue(rule_id, "priority", f"{priority!r} is not a whole number"))
+        issues.append(_issue(rule_id, "priority", f"{priority!r} is not a whole number", "not_whole_number",
+                             value=repr(priority)))
         priority = 0
     facts_used: list[str] = []
     if "when" not in raw:
-        issues.append(PolicyIssue(rule_id, "when", "a rule needs conditions (when)"))
+        issues.append(_issue(rule_id, "when", "a rule needs conditions (when)", "rule_needs_when"))
         test = None
     else:
         test = _compile_condition(raw["when"], "when", issues, rule_id, facts_used)
     remedy = raw.get("remedy")
     kind, parameters, amount, budget = None, {}, None, "customer_care"
     if not isinstance(remedy, Mapping):
-        issues.append(PolicyIssue(rule_id, "remedy", "a rule needs a remedy: {kind: ..., parameters: {...}}"))
+        issues.append(_issue(rule_id, "remedy", "a rule needs a remedy: {kind: ..., parameters: {...}}",
+                             "rule_needs_remedy"))
     else:
         for key in remedy:
             if key not in ("kind", "parameters", "budget"):
-                issues.append(PolicyIssue(rule_id, f"remedy.{key}", "unknown key; use kind, parameters, budget"))
+                issues.append(_issue(rule_id, f"remedy.{key}", "unknown key; use kind, parameters, budget", "unknown_key",
+                                     known="kind, parameters, budget"))
         kind = remedy.get("kind")
         if kind == MANAGER_OVERRIDE:
-            issues.append(PolicyIssue(rule_id, "remedy.kind", "manager_override is a manager's decision, not a rule"))
+            issues.append(_issue(rule_id, "remedy.kind", "manager_override is a manager's decision, not a rule",
+                                 "override_not_rule"))
             kind = None
         elif kind not in RULE_KINDS:
-            issues.append(PolicyIssue(rule_id, "remedy.kind", f"unknown remedy kind {kind!r}; use {', '.join(RULE_KINDS)}"))
+            issues.append(_issue(rule_id, "remedy.kind", f"unknown remedy kind {kind!r}; use {', '.join(RULE_KINDS)}",
+                                 "unknown_kind", value=repr(kind), known=", ".join(RULE_KINDS)))
             kind = None
         budget = remedy.get("budget", "customer_care")
         if not isinstance(budget, str) or not BUDGET_SLUG_RE.match(budget):
-            issues.append(PolicyIssue(rule_id, "remedy.budget", f"{budget!r} is not a budget's slug"))
+            issues.append(_issue(rule_id, "remedy.budget", f"{budget!r} is not a budget's slug", "budget_slug",
+                                 value=repr(budget)))
         elif budgets is not None and budget not in budgets:
             known = ", ".join(sorted(budgets))
-            issues.append(PolicyIssue(rule_id, "remedy.budget", f"unknown budget {budget!r}; use {known}"))
+            issues.append(_issue(rule_id, "remedy.budget", f"unknown budget {budget!r}; use {known}", "unknown_budget",
+                                 value=repr(budget), known=known))
         raw_parameters = remedy.get("parameters", {}) or {}
         if not isinstance(raw_parameters, Mapping):
-            issues.append(PolicyIssue(rule_id, "remedy.parameters", "parameters is a mapping"))
+            issues.append(_issue(rule_id, "remedy.parameters", "parameters is a mapping", "parameters_shape"))
             raw_parameters = {}
         if kind:
             parameters, amount = _parse_parameters(kind, raw_parameters, rule_id, issues)
@@ -686,10 +733,10 @@ def _rule_issues_and_compile(raw, index, issues, seen_ids, budgets=BUDGETS) -> R
     final = raw.get("final", False)
     for name, value in (("needs_approval", force_approval), ("final", final)):
         if not isinstance(value, bool):
-            issues.append(PolicyIssue(rule_id, name, f"{value!r} is not true or false"))
+            issues.append(_issue(rule_id, name, f"{value!r} is not true or false", "not_bool", value=repr(value)))
     note = raw.get("note", "")
     if not isinstance(note, str):
-        issues.append(PolicyIssue(rule_id, "note", "note is text"))
+        issues.append(_issue(rule_id, "note", "note is text", "note_text"))
     if len(issues) > before or test is None or kind is None:
         return None
     return Rule(
@@ -704,7 +751,8 @@ def _parse_parameters(kind, raw, rule_id, issues):
     for key, value in raw.items():
         where = f"remedy.parameters.{key}"
         if key not in allowed:
-            issues.append(PolicyIssue(rule_id, where, f"{kind} takes {', '.join(sorted(allowed))}"))
+            issues.append(_issue(rule_id, where, f"{kind} takes {', '.join(sorted(allowed))}", "kind_parameters",
+                                 kind=kind, known=", ".join(sorted(allowed))))
             continue
         try:
             if key == "amount":
@@ -714,24 +762,25 @@ def _parse_parameters(kind, raw, rule_id, issues):
             elif key in ("days", "due_hours"):
                 number = _int(value)
                 if number < 1 or number > 3650:
-                    raise _Bad("must be between 1 and 3650")
+                    raise _Bad("must be between 1 and 3650", "out_of_range", low="1", high="3650")
                 parameters[key] = number
             elif key == "given_as":
                 if value not in ("voucher", "refund"):
-                    raise _Bad("given_as is voucher or refund")
+                    raise _Bad("given_as is voucher or refund", "given_as")
                 parameters[key] = value
             elif key == "recover_from_courier":
                 parameters[key] = _bool(value)
             else:
                 parameters[key] = _text(value)
         except _Bad as exc:
-            issues.append(PolicyIssue(rule_id, where, str(exc)))
+            issues.append(_issue_from(rule_id, where, exc))
     if kind == EXTEND_VOUCHER and "days" not in parameters:
-        issues.append(PolicyIssue(rule_id, "remedy.parameters.days", "extend_voucher needs days"))
+        issues.append(_issue(rule_id, "remedy.parameters.days", "extend_voucher needs days", "needs_days"))
     if kind == DISCOUNT and amount is None:
-        issues.append(PolicyIssue(rule_id, "remedy.parameters.amount", "a discount needs an amount or a percent"))
+        issues.append(_issue(rule_id, "remedy.parameters.amount", "a discount needs an amount or a percent",
+                             "discount_needs_amount"))
     if kind in KIND_NEEDS_AMOUNT and amount is None:
-        issues.append(PolicyIssue(rule_id, "remedy.parameters.amount", f"{kind} needs an amount"))
+        issues.append(_issue(rule_id, "remedy.parameters.amount", f"{kind} needs an amount", "needs_amount", kind=kind))
     if kind in (REFUND, REPLACEMENT) and amount is None:
         amount = Amount(fact="order_total")
     if kind == DISCOUNT:
@@ -749,22 +798,24 @@ def _parse_approval(raw, issues):
     if raw is None:
         return thresholds, unlisted
     if not isinstance(raw, Mapping):
-        issues.append(PolicyIssue(None, "approval", "approval is a mapping with thresholds"))
+        issues.append(_issue(None, "approval", "approval is a mapping with thresholds", "approval_shape"))
         return thresholds, unlisted
     for key in raw:
         if key not in ("thresholds", "unlisted_currency"):
-            issues.append(PolicyIssue(None, f"approval.{key}", "unknown key; use thresholds, unlisted_currency"))
+            issues.append(_issue(None, f"approval.{key}", "unknown key; use thresholds, unlisted_currency", "unknown_key",
+                                 known="thresholds, unlisted_currency"))
     for kind, amounts in (raw.get("thresholds") or {}).items():
         if kind != "*" and kind not in ALL_KINDS:
-            issues.append(PolicyIssue(None, f"approval.thresholds.{kind}", f"unknown remedy kind {kind!r}"))
+            issues.append(_issue(None, f"approval.thresholds.{kind}", f"unknown remedy kind {kind!r}", "unknown_kind",
+                                 value=repr(kind), known=", ".join(sorted(ALL_KINDS))))
             continue
         try:
             thresholds[kind] = _money_map(amounts)
         except _Bad as exc:
-            issues.append(PolicyIssue(None, f"approval.thresholds.{kind}", str(exc)))
+            issues.append(_issue_from(None, f"approval.thresholds.{kind}", exc))
     mode = raw.get("unlisted_currency", "needs_approval")
     if mode not in ("needs_approval", "auto"):
-        issues.append(PolicyIssue(None, "approval.unlisted_currency", "use needs_approval or auto"))
+        issues.append(_issue(None, "approval.unlisted_currency", "use needs_approval or auto", "unlisted_currency"))
     unlisted = mode != "auto"
     return thresholds, unlisted
 
@@ -772,13 +823,14 @@ def _parse_approval(raw, issues):
 def _compile(document, budgets=BUDGETS) -> tuple[Policy | None, list[PolicyIssue]]:
     issues: list[PolicyIssue] = []
     if not isinstance(document, Mapping):
-        return None, [PolicyIssue(None, "document", "a policy is a mapping with rules")]
+        return None, [_issue(None, "document", "a policy is a mapping with rules", "document_shape")]
     for key in document:
         if key not in DOCUMENT_KEYS:
-            issues.append(PolicyIssue(None, str(key), f"unknown key; a policy has {', '.join(sorted(DOCUMENT_KEYS))}"))
+            issues.append(_issue(None, str(key), f"unknown key; a policy has {', '.join(sorted(DOCUMENT_KEYS))}",
+                                 "unknown_key", known=", ".join(sorted(DOCUMENT_KEYS))))
     raw_rules = document.get("rules")
     if not isinstance(raw_rules, list):
-        issues.append(PolicyIssue(None, "rules", "a policy needs a list of rules"))
+        issues.append(_issue(None, "rules", "a policy needs a list of rules", "document_needs_rules"))
         raw_rules = []
     seen: set = set()
     rules = [_rule_issues_and_compile(raw, index, issues, seen, budgets) for index, raw in enumerate(raw_rules)]
@@ -825,7 +877,8 @@ def load_policy_text(text: str) -> dict:
     try:
         document = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise PolicyError([PolicyIssue(None, "document", f"not valid YAML or JSON: {exc}")]) from exc
+        raise PolicyError([_issue(None, "document", f"not valid YAML or JSON: {exc}", "not_yaml",
+                                  detail=str(getattr(exc, "problem", "") or exc))]) from exc
     return document
 
 

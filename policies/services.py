@@ -92,7 +92,7 @@ def policy_document_parse(document) -> dict:
     except PolicyError as exc:
         raise PolicyDocumentInvalid(exc.issues) from exc
     except UnicodeDecodeError as exc:
-        raise PolicyDocumentInvalid([engine.PolicyIssue(None, "document", "not UTF-8 text")]) from exc
+        raise PolicyDocumentInvalid([engine.PolicyIssue(None, "document", "not UTF-8 text", "not_utf8")]) from exc
     # Stored as JSON: dates written in YAML without quotes become ISO strings (the engine reads both).
     return json.loads(engine.canonical_json(document))
 

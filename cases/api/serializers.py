@@ -2,13 +2,15 @@
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from caseapp.api import as_drf_error
 from caseapp.roles import AGENT, MANAGER
-from cases.models import Case, CaseCategory, CaseChannel, CaseEvent, CaseStatus, Promise
+from cases.models import Case, CaseCategory, CaseChannel, CaseEvent, CaseEventKind, CaseStatus, Promise
 from cases.services import case_open
 from customers.models import Customer
 from orders.models import Order, Shipment
@@ -25,11 +27,34 @@ def staff_users():
 class CaseEventSerializer(serializers.ModelSerializer):
     actor = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     data = serializers.JSONField(read_only=True)
+    inbound_message = serializers.SerializerMethodField(
+        help_text="An inbound email (kind email_in): its id; ``text`` is what the customer wrote, without the "
+                  "quoted history. null for other events.")
+    inbound_message_url = serializers.SerializerMethodField(
+        help_text="The full message (text, sanitized HTML, attachments) in /api/v1/inbound-messages/.")
 
     class Meta:
         model = CaseEvent
-        fields = ["id", "kind", "actor", "occurred_at", "text", "data"]
+        fields = ["id", "kind", "actor", "occurred_at", "text", "data", "inbound_message", "inbound_message_url"]
         read_only_fields = fields
+
+    @staticmethod
+    def _inbound_id(event) -> int | None:
+        value = (event.data or {}).get("inbound_message_id") if event.kind == CaseEventKind.EMAIL_IN else None
+        return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+    @extend_schema_field(serializers.IntegerField(allow_null=True))
+    def get_inbound_message(self, event) -> int | None:
+        return self._inbound_id(event)
+
+    @extend_schema_field(serializers.URLField(allow_null=True))
+    def get_inbound_message_url(self, event) -> str | None:
+        pk = self._inbound_id(event)
+        if pk is None:
+            return None
+        url = reverse("api-v1:inbound-message-detail", args=[pk])
+        request = self.context.get("request")
+        return request.build_absolute_uri(url) if request is not None else url
 
 
 class PromiseSerializer(serializers.ModelSerializer):

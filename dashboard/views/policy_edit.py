@@ -16,6 +16,7 @@ from policies.models import PolicyVersion
 
 from ..permissions import manager_required
 from ..policy_form import PolicyForm
+from ..policy_issues import issues_shown
 
 
 def _base_version(request) -> PolicyVersion:
@@ -83,7 +84,8 @@ def policy_yaml(request):
                 note=form.cleaned_data["note"].strip() or _("Written in YAML from v%(number)s") % {
                     "number": base.number})
         except policy_services.PolicyDocumentInvalid as invalid:
-            by_line = issues_by_line(text, invalid.issues)
+            by_line = {number: issues_shown(issues)
+                       for number, issues in issues_by_line(text, invalid.issues).items()}
             form.add_error("text", _("The policy was not saved: %(count)s problem(s), shown beside their lines.")
                            % {"count": len(invalid.issues)})
             lines = [{"number": number, "text": line, "issues": by_line.get(number, [])}

@@ -16,6 +16,7 @@ from apitokens.services import api_token_create, api_token_revoke
 from cases.models import Case, CaseEvent
 from cases.services import case_open, promise_record
 from claims.services import claim_open_for_remedy
+from inbox.models import InboundMessage, InboundProblem, InboundSource, InboundStatus
 from orders.models import Shipment
 from policies.models import Remedy, RemedyStatus
 from tests.factories import OrderFactory, ShipmentFactory, UserFactory, ValidityRuleFactory, VoucherFactory
@@ -30,6 +31,7 @@ READ = {"anonymous": 401, "revoked_token": 401, "no_role": 403, "another_agent":
 ANY_AGENT = READ
 WORK = {**READ, "another_agent": 403}  # acting on bob's case: bob and managers
 MANAGE = {**WORK, "owner_agent": 403}  # managers only
+MANAGER_READS = {**READ, "another_agent": 404, "owner_agent": 404}  # a list filtered for agents: not found
 
 
 @pytest.fixture
@@ -57,8 +59,16 @@ def world(db):
         applied_at=timezone.now(), recoverable_from=shipment.courier,
     )
     claim = claim_open_for_remedy(absorbed)
+    email = InboundMessage.objects.create(  # the customer's email on bob's case
+        message_id="<late-parcel@mail.example>", raw=b"Subject: Parcel late\r\n\r\nWhere is it?",
+        source=InboundSource.FILE, status=InboundStatus.PROCESSED, from_address=customer.email, case=case,
+        subject="Parcel late", text="Where is it?", text_reply="Where is it?")
+    unreadable = InboundMessage.objects.create(  # kept raw, on no case: for managers
+        message_id="<broken@mail.example>", raw=b"garbage", source=InboundSource.PIPE,
+        status=InboundStatus.UNPROCESSED, problem=InboundProblem.NO_SENDER, reason="no sender")
     return {"manager": manager, "bob": bob, "alice": alice, "case": case, "order": order, "shipment": shipment,
-            "customer": customer, "voucher": voucher, "promise": promise, "remedy": remedy, "claim": claim}
+            "customer": customer, "voucher": voucher, "promise": promise, "remedy": remedy, "claim": claim,
+            "email": email, "unreadable": unreadable}
 
 
 def client_for(role: str, world) -> APIClient:
@@ -99,6 +109,10 @@ ENDPOINTS = {
     "remedy detail": ("get", lambda w: f"/api/v1/remedies/{w['remedy'].pk}/", None, READ, 200),
     "claims list": ("get", lambda w: "/api/v1/claims/", None, READ, 200),
     "claim detail": ("get", lambda w: f"/api/v1/claims/{w['claim'].pk}/", None, READ, 200),
+    "inbound messages list": ("get", lambda w: "/api/v1/inbound-messages/", None, READ, 200),
+    "inbound message detail": ("get", lambda w: f"/api/v1/inbound-messages/{w['email'].pk}/", None, READ, 200),
+    "unprocessed inbound message": ("get", lambda w: f"/api/v1/inbound-messages/{w['unreadable'].pk}/", None,
+                                    MANAGER_READS, 200),
     "open a case": ("post", lambda w: "/api/v1/cases/",
                     lambda w: {"customer": w["customer"].pk, "category": "other", "channel": "phone",
                                "subject": "A question"}, ANY_AGENT, 201),

@@ -19,6 +19,7 @@ from schemathesis.specs.openapi.checks import content_type_conformance, response
 
 from apitokens.services import api_token_create
 from cases.services import case_open, promise_record
+from inbox.services import inbound_email_receive
 from tests.factories import (
     OrderFactory,
     ShipmentFactory,
@@ -47,9 +48,14 @@ def shop(db, django_settings_overrides):
                      channel="email", subject="Where is my parcel?", opened_by=agent)
     promise = promise_record(case=case, description="Call back", due_at=timezone.now() + timedelta(days=1),
                              owner=agent, made_by=agent)
+    email, _created = inbound_email_receive(  # the customer's email on the case: an email_in event links to it
+        (f"From: {customer.email}\r\nTo: care@shop.example\r\nSubject: Re: [#{case.pk}] parcel\r\n"
+         "Message-ID: <schemathesis-1@mail.example>\r\nContent-Type: text/html; charset=utf-8\r\n\r\n"
+         "<p>Still <b>nothing</b>.</p>").encode(), source="file")
     return {"secret": secret, "ids": {"customers": customer.pk, "orders": shipment.order.pk, "shipments": shipment.pk,
                                       "vouchers": voucher.pk, "cases": case.pk, "promises": promise.pk,
-                                      "remedies": 1, "promise_id": promise.pk, "shipment_id": shipment.pk}}
+                                      "remedies": 1, "promise_id": promise.pk, "shipment_id": shipment.pk,
+                                      "inbound-messages": email.pk}}
 
 
 @pytest.fixture

@@ -197,3 +197,84 @@ def test_agents_do_not_reach_the_policy_forms(agent_client, active):
     assert agent_client.get(reverse("dashboard:policy_form")).status_code == 403
     assert agent_client.post(reverse("dashboard:policy_yaml"), {"text": "rules: []"}).status_code == 403
     assert PolicyVersion.objects.count() == 1
+
+
+# The engine's reasons in the manager's language (the engine gives a code and params; dashboard translates).
+TYPO_REASONS = {
+    "en": ("unknown comparison", "is not an amount"),
+    "ro": ("comparație necunoscută", "nu este o sumă"),
+    "ru": ("неизвестное сравнение", "не сумма"),
+    "it": ("confronto sconosciuto", "non è un importo"),
+}
+
+
+def _yaml_with_typos(manager_client):
+    text = manager_client.get(reverse("dashboard:policy_yaml")).context["form"]["text"].value()
+    lines = text.splitlines()
+    rule_line = next(i for i, line in enumerate(lines) if f"id: {RULE}" in line)
+    typo = next(i for i in range(rule_line, len(lines)) if "ge: 1" in lines[i])
+    lines[typo] = lines[typo].replace("ge: 1", "gee: 1")
+    threshold = next(i for i, line in enumerate(lines) if line.strip().startswith("discount:"))
+    euro = next(i for i in range(threshold, len(lines)) if "EUR:" in lines[i])
+    lines[euro] = lines[euro].replace("'50.00'", "'5O.00'")
+    return "\n".join(lines), typo + 1, euro + 1
+
+
+@pytest.mark.parametrize("language", ["en", "ro", "ru", "it"])
+def test_the_yaml_views_reasons_are_in_the_managers_language(manager_client, active, language):
+    text, typo, euro = _yaml_with_typos(manager_client)
+    manager_client.cookies["django_language"] = language
+    response = manager_client.post(reverse("dashboard:policy_yaml"), {"text": text, "note": ""},
+                                   HTTP_ACCEPT_LANGUAGE=language)
+    assert response.status_code == 400
+    rows = {row["number"]: row for row in response.context["lines"]}
+    comparison, amount = TYPO_REASONS[language]
+    typo_reason = str(rows[typo]["issues"][0].reason)
+    assert rows[typo]["issues"][0].code == "unknown_comparison"
+    assert typo_reason.startswith(comparison) and "<code>&#x27;gee&#x27;</code>" in typo_reason
+    euro_reason = str(rows[euro]["issues"][0].reason)
+    assert euro_reason.startswith("<code>EUR</code>: <code>&#x27;5O.00&#x27;</code>") and amount in euro_reason
+    page = response.content.decode()
+    assert comparison in page and amount in page
+    if language != "en":
+        assert "unknown comparison" not in page and "is not an amount" not in page
+
+
+@pytest.mark.parametrize("language, reason", [
+    ("en", "is more than 100 percent"), ("ro", "este mai mult de 100 la sută"),
+    ("ru", "больше 100 процентов"), ("it", "è più del 100 per cento"),
+])
+def test_the_forms_engine_refusal_is_in_the_managers_language(manager_client, active, language, reason):
+    data = _initial(manager_client.get(reverse("dashboard:policy_form"), {"rule": RULE}))
+    data[PERCENT] = "150"
+    manager_client.cookies["django_language"] = language
+    response = manager_client.post(reverse("dashboard:policy_form"), data, HTTP_ACCEPT_LANGUAGE=language)
+    assert response.status_code == 400
+    errors = " ".join(response.context["form"].errors[PERCENT])
+    assert reason in errors and "<code>" in errors
+    assert PolicyVersion.objects.count() == 1
+
+
+def test_every_code_the_engine_gives_has_a_translated_message():
+    import re
+    from pathlib import Path
+
+    from django.utils import translation
+
+    from dashboard.policy_issues import MESSAGES
+    from policies import engine
+
+    # every (reason, code) pair written in the engine and the policies' services
+    source = Path(engine.__file__).read_text() + Path(engine.__file__).with_name("services.py").read_text()
+    literal = r'"(?:[^"\\\n]|\\.)*"'
+    reason_then_code = (r'(?:\b_Bad|\b_issue|\bPolicyIssue|\bbad)\((?:[^()"]|' + literal + r'|\([^()]*\))*?'
+                        r'f?"(?:[^"\\\n]|\\.)* (?:[^"\\\n]|\\.)*",\s*"([a-z0-9_]+)"')
+    codes = set(re.findall(reason_then_code, source))
+    assert len(codes) == len(MESSAGES)
+    assert codes - set(MESSAGES) == set(), "codes with no message in dashboard/policy_issues.py"
+    # and each message is translated in ro, ru and it
+    with translation.override(None):
+        english = {code: str(message) for code, message in MESSAGES.items()}
+    for language in ("ro", "ru", "it"):
+        with translation.override(language):
+            assert [code for code, message in MESSAGES.items() if str(message) == english[code]] == []
