@@ -11,9 +11,7 @@ import email.policy
 import json
 import logging
 import os
-import shutil
 import signal
-import socket
 import subprocess
 import threading
 import time
@@ -29,16 +27,11 @@ from django.contrib.auth.models import Group
 from django.db import connection
 
 from caseapp.celery import app as celery_app
+from tests.own_servers import OwnRedis, free_port  # noqa: F401 (the test files import them from here too)
 
 BASE_DIR = Path(settings.BASE_DIR)
 logging.getLogger("mail.log").setLevel(logging.WARNING)
 CELERY_BIN = str(Path(os.sys.executable).with_name("celery"))
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def wait_until(predicate, *, timeout: float = 60, interval: float = 0.2, message: str = "condition"):
@@ -149,49 +142,7 @@ def smtp(smtp_server):
     smtp_server.handler.reset()
 
 
-# --- Redis of the test's own --------------------------------------------------------------------------------
-class OwnRedis:
-    """A redis-server on a spare port that a test may stop and start; never the machine's shared one."""
-
-    def __init__(self, workdir: Path):
-        self.port = free_port()
-        self.workdir = workdir
-        self.process = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self):
-        self.process = subprocess.Popen(
-            [shutil.which("redis-server"), "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", str(self.workdir)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
-        wait_until(self.ping, timeout=20, message=f"redis-server on port {self.port}")
-
-    def ping(self) -> bool:
-        try:
-            return redis.Redis(port=self.port, socket_connect_timeout=0.5).ping()
-        except redis.exceptions.ConnectionError:
-            return False
-
-    def stop(self):
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(timeout=20)
-        self.process = None
-
-    def kill(self):
-        """SIGKILL: no graceful shutdown; without persistence everything it held (queued tasks) is gone."""
-        self.process.kill()
-        self.process.wait(timeout=20)
-        self.process = None
-
-    def queue_length(self, queue: str = "celery") -> int:
-        return redis.Redis(port=self.port).llen(queue)
-
-
+# --- Redis of the test's own: tests/own_servers.py ---------------------------------------------------------
 @pytest.fixture
 def own_redis(tmp_path):
     server = OwnRedis(tmp_path)

@@ -19,7 +19,6 @@ import re
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -33,9 +32,9 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import psycopg2
-import redis
 from aiosmtpd.controller import Controller
 
+from tests.own_servers import OwnRedis, free_port
 from tests.stack.stack_seed import COURIER, tracking_number
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -73,46 +72,6 @@ def procfile() -> dict[str, str]:
 
 class StackFailed(AssertionError):
     pass
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class OwnRedis:
-    """A redis-server of the stack's own on a free port (no persistence: the test needs none)."""
-
-    def __init__(self, workdir: Path):
-        self.port = free_port()
-        self.workdir = workdir
-        self.process = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def ping(self) -> bool:
-        try:
-            return redis.Redis(port=self.port, socket_connect_timeout=0.5).ping()
-        except redis.exceptions.ConnectionError:
-            return False
-
-    def start(self):
-        self.process = subprocess.Popen(
-            [shutil.which("redis-server"), "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", str(self.workdir)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 20
-        while not self.ping():
-            if time.monotonic() > deadline:
-                raise StackFailed(f"redis-server on port {self.port} did not answer")
-            time.sleep(0.1)
-
-    def stop(self):
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(timeout=20)
 
 
 # --- SMTP -----------------------------------------------------------------------------------------------------
