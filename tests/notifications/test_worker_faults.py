@@ -4,6 +4,7 @@ import os
 import re
 import signal
 import threading
+import time
 from collections import Counter
 from datetime import timedelta
 from decimal import Decimal
@@ -227,8 +228,11 @@ def test_two_beats_and_two_workers_on_the_same_batch_still_send_one_reminder_per
     # second, and two workers taking the batches of both
     every_second = {"NOTIFICATIONS_SCAN_VOUCHERS_SECONDS": "1", "NOTIFICATIONS_SCAN_BATCH_SIZE": "7"}
     workers = [start_worker(concurrency=2, name=name, beat=True, env=every_second) for name in ("north", "south")]
-    # when 60 vouchers become due a reminder while both are up, and both beats fire several scans each
-    vouchers_due(60)
+    # when 60 vouchers become due a reminder while both are up, in six waves (pacing, not a timing assertion: each
+    # wave is there for more than one scan, so several scans find work, not only the first one after a single load)
+    for _ in range(6):
+        vouchers_due(10)
+        time.sleep(1.5)
     wait_until(lambda: sent_count() == 60, timeout=180, interval=0.5, message="60 reminders sent")
     beat_sent = re.compile(r"Scheduler: Sending due task scan-expiring-vouchers")
     wait_until(lambda: all(len(beat_sent.findall(w.log())) >= 3 for w in workers), timeout=60,
