@@ -9,7 +9,8 @@
 # Databases: caseapp_bench_<N/1000>k and peer_helpdesk_<N/1000>k on 127.0.0.1:5432 (user postgres). With LOAD=1
 # caseapp's is emptied and loaded with bench/shape.py (--cases N --orders 10 N); the peer's is seeded by its own
 # bench.sh when it does not hold N tickets. Each run's output, with the load average before it, goes to
-# bench/results/compare-<N>.txt (appended) and the summary lines are printed.
+# bench/results/compare-<N>.txt (appended, one "=== sitting" per run of this script); bench/compare_summary.py then
+# writes the sitting's table (p50s, query counts, load averages, ratios) into bench/README.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N="${1:-10000}"; ROUNDS="${ROUNDS:-2}"; K="${K:-100}"
@@ -28,6 +29,7 @@ done
 if [ "${LOAD:-0}" = 1 ]; then
   DATABASE_URL="$PG/caseapp_bench_$TAG" .venv/bin/python bench/shape.py --cases "$N" --orders "$((N * 10))" | tee -a "$OUT"
 fi
+echo "=== sitting $(date -u +%FT%TZ), N=$N, ROUNDS=$ROUNDS, K=$K, $(nproc) cores" | tee -a "$OUT"
 for round in $(seq 1 "$ROUNDS"); do
   echo "== round $round, N=$N, $(date -u +%FT%TZ), load average: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$OUT"
   echo "-- django-helpdesk" | tee -a "$OUT"
@@ -37,3 +39,5 @@ for round in $(seq 1 "$ROUNDS"); do
   DATABASE_URL="$PG/caseapp_bench_$TAG?conn_max_age=60" .venv/bin/python bench/dashboard_bench.py --requests "$K" 2>&1 \
     | grep -v AXES | tee -a "$OUT"
 done
+# The ratios of this sitting, written into bench/README.md between its "compare N=<N>" markers.
+.venv/bin/python bench/compare_summary.py "$OUT" --readme bench/README.md
