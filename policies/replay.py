@@ -22,7 +22,7 @@ from django.utils import timezone
 from cases.models import Case
 
 from . import engine
-from .engine import ZERO, Facts, Proposal
+from .engine import ZERO, Facts, Proposal, facts_make
 from .models import PolicyVersion
 from .selectors import DEFAULT_CURRENCY, case_facts, policy_compiled, policy_version_active
 
@@ -115,7 +115,7 @@ def _facts_from_row(row) -> Facts:
     if voucher_id is not None and voucher_currency == currency:
         values.update(voucher_value=voucher_value, voucher_balance=voucher_balance, voucher_valid_until=valid_until,
                       voucher_days_since_expiry=(today - valid_until).days, voucher_validity_months=validity_months)
-    return Facts(**values)
+    return facts_make(**values)
 
 
 def _day_start(day: date):
