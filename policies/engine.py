@@ -388,9 +388,10 @@ _OPERATORS = {"eq": "==", "ne": "!=", "lt": "<", "le": "<=", "gt": ">", "ge": ">
 class _Source:
     """The values a condition's source refers to, and fresh local names for its assignment expressions."""
 
-    def __init__(self):
+    def __init__(self, rule_id: str = ""):
         self.values: dict = {}
         self.locals = 0
+        self.where = f"<policy rule {rule_id}>"  # the file name profiles and tracebacks show
 
     def bind(self, value) -> str:
         name = f"_v{len(self.values)}"
@@ -403,7 +404,7 @@ class _Source:
 
     def function(self, expression: str) -> Callable[[Facts], bool]:
         namespace = dict(self.values)
-        exec(compile(f"def test(f):\n    return {expression}\n", "<policy condition>", "exec"), namespace)  # noqa: S102
+        exec(compile(f"def test(f):\n    return {expression}\n", self.where, "exec"), namespace)  # noqa: S102
         return namespace["test"]
 
 
@@ -736,7 +737,7 @@ def _rule_issues_and_compile(raw, index, issues, seen_ids, budgets=BUDGETS) -> R
         issues.append(_issue(rule_id, "when", "a rule needs conditions (when)", "rule_needs_when"))
         test = None
     else:
-        source = _Source()
+        source = _Source(rule_id)
         condition = _compile_condition(raw["when"], "when", issues, rule_id, facts_used, source)
         test = source.function(condition) if len(issues) == before else None
     remedy = raw.get("remedy")
