@@ -1,13 +1,29 @@
 """Replay of a policy version over 100,000 past cases on PostgreSQL.
 
-Loads customers, orders, shipments, vouchers and cases with SQL bulk inserts (INSERT … SELECT generate_series)
-inside one transaction, times policy_replay, then rolls everything back: the database is left as it was.
+Two ways to get the cases, both inside one transaction that is rolled back at the end (the database is left as it
+was, so the shared shape database may be used):
+
+- by default, loads customers, orders, shipments, vouchers and cases with SQL bulk inserts (INSERT … SELECT
+  generate_series) into the database given:
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/caseapp_<yours> .venv/bin/python bench/policy_replay.py [--cases 100000]
+
+- ``--shape``: replays the cases already in a database loaded by bench/shape.py (the realistic shape: 30 % open,
+  1,000,000 orders with lines, shipments with tracking events, remedies on 10 % of cases), over the whole span of
+  their arrival dates:
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/caseapp_bench_100k .venv/bin/python bench/policy_replay.py --shape
+
+Prints wall and CPU time (time.process_time) of the facts alone and of the replay, the queries of the replay, the
+load average and the process's max RSS (resource.getrusage). ``--repeat N`` runs the replay N times; ``--profile``
+prints the top of a cProfile of one more replay.
 """
 
 import argparse
+import cProfile
 import os
+import pstats
+import resource
 import sys
 import time
 from datetime import date
@@ -21,6 +37,8 @@ import django  # noqa: E402
 django.setup()
 
 from django.db import connection, transaction  # noqa: E402
+from django.test.utils import CaptureQueriesContext  # noqa: E402
+from django.utils import timezone  # noqa: E402
 
 from policies.engine import default_policy_document  # noqa: E402
 from policies.replay import cases_facts_between  # noqa: E402
@@ -92,40 +110,69 @@ class Rollback(Exception):
     pass
 
 
+def max_rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kilobytes on Linux
+
+
+def load_average() -> str:
+    with open("/proc/loadavg") as file:
+        return " ".join(file.read().split()[:3])
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--cases", type=int, default=100_000)
     parser.add_argument("--customers", type=int, default=20_000)
+    parser.add_argument("--shape", action="store_true",
+                        help="replay the cases already in the database (bench/shape.py) instead of loading some")
+    parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--profile", action="store_true", help="print a cProfile of one more replay")
     args = parser.parse_args()
     assert connection.vendor == "postgresql", "run this against PostgreSQL (set DATABASE_URL)"
+    print(f"load average before: {load_average()}; max RSS {max_rss_mib():.0f} MiB")
     try:
         with transaction.atomic():
             policy_default_ensure()
-            start = time.perf_counter()
-            with connection.cursor() as cursor:
-                cursor.execute(LOAD_SQL, {"base": 10**12, "cases": args.cases, "customers": args.customers})
-            load = time.perf_counter() - start
+            if args.shape:
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT count(*), min(arrived_at), max(arrived_at) FROM cases_case")
+                    count, first, last = cursor.fetchone()
+                span = (timezone.localdate(first), timezone.localdate(last))
+                print(f"shape database: {count:,} cases arrived {span[0]} to {span[1]}")
+            else:
+                start = time.perf_counter()
+                with connection.cursor() as cursor:
+                    cursor.execute(LOAD_SQL, {"base": 10**12, "cases": args.cases, "customers": args.customers})
+                load = time.perf_counter() - start
+                span = (date(2026, 1, 1), date(2026, 12, 31))
+                print(f"loaded {args.cases:,} cases ({args.cases * 2:,} orders, {args.cases:,} shipments, "
+                      f"{args.customers:,} customers) with SQL in {load:.1f} s")
             document = default_policy_document()
             rule = next(r for r in document["rules"] if r["id"] == "late-delivery-discount")
             rule["remedy"]["parameters"]["amount"]["percent"] = "10"
             candidate = policy_version_create(document=document, note="bench: 10% late discount")
-            span = (date(2026, 1, 1), date(2026, 12, 31))
 
-            start = time.perf_counter()
+            start, cpu = time.perf_counter(), time.process_time()
             facts = sum(1 for _ in cases_facts_between(date_from=span[0], date_to=span[1]))
-            facts_time = time.perf_counter() - start
+            print(f"facts only: {facts:,} cases in {time.perf_counter() - start:.2f} s "
+                  f"(CPU {time.process_time() - cpu:.2f} s); max RSS {max_rss_mib():.0f} MiB")
 
-            start = time.perf_counter()
-            report = policy_replay(version=candidate, date_from=span[0], date_to=span[1])
-            replay_time = time.perf_counter() - start
-            print(f"loaded {args.cases:,} cases ({args.cases * 2:,} orders, {args.cases:,} shipments, "
-                  f"{args.customers:,} customers) with SQL in {load:.1f} s")
-            print(f"facts only: {facts:,} cases in {facts_time:.2f} s")
-            print(f"policy_replay v{report.version} vs active v{report.compared_with}: {report.cases:,} cases in "
-                  f"{replay_time:.2f} s ({report.cases / replay_time:,.0f} cases/s, two evaluations each); "
-                  f"{sum(report.remedies_by_kind.values()):,} remedies, {report.differing_cases:,} cases differ")
+            for _ in range(args.repeat):
+                with CaptureQueriesContext(connection) as queries:
+                    start, cpu = time.perf_counter(), time.process_time()
+                    report = policy_replay(version=candidate, date_from=span[0], date_to=span[1])
+                    replay_time, replay_cpu = time.perf_counter() - start, time.process_time() - cpu
+                print(f"policy_replay v{report.version} vs active v{report.compared_with}: {report.cases:,} cases in "
+                      f"{replay_time:.2f} s, CPU {replay_cpu:.2f} s ({report.cases / replay_time:,.0f} cases/s, "
+                      f"two evaluations each), {len(queries)} queries; "
+                      f"{sum(report.remedies_by_kind.values()):,} remedies, {report.differing_cases:,} cases differ; "
+                      f"load average {load_average()}; max RSS {max_rss_mib():.0f} MiB")
             print(f"  remedies by kind: {report.remedies_by_kind}")
             print(f"  cost per currency: { {k: str(v) for k, v in report.cost_by_currency.items()} }")
+            if args.profile:
+                profile = cProfile.Profile()
+                profile.runcall(policy_replay, version=candidate, date_from=span[0], date_to=span[1])
+                pstats.Stats(profile).sort_stats("tottime").print_stats(25)
             raise Rollback
     except Rollback:
         print("rolled back: nothing left in the database")

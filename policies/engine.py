@@ -67,10 +67,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-import operator
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import MISSING, asdict, dataclass, field, fields, make_dataclass, replace
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
@@ -138,6 +137,29 @@ class Facts:
     @property
     def days_until_promised(self) -> int | None:
         return None if self.promised_date is None else (self.promised_date - self.today).days
+
+
+def _draft_class(frozen_class):
+    """A mutable twin of a frozen slotted dataclass: the same fields, defaults and slots, with the plain
+    ``self.x = x`` __init__ of a mutable dataclass instead of one object.__setattr__ call per field."""
+    draft = make_dataclass(f"_{frozen_class.__name__}Draft", [
+        (item.name, item.type, field(default=item.default) if item.default is not MISSING
+         else field(default_factory=item.default_factory) if item.default_factory is not MISSING else field())
+        for item in fields(frozen_class)
+    ], slots=True)
+    assert draft.__slots__ == frozen_class.__slots__
+    return draft
+
+
+_FactsDraft = _draft_class(Facts)
+
+
+def facts_make(**values) -> Facts:
+    """The same as ``Facts(**values)``, several times faster (for bulk replays): the facts are filled in as a
+    mutable twin with the same slots, which then becomes a Facts (frozen from then on)."""
+    facts = _FactsDraft(**values)
+    facts.__class__ = Facts
+    return facts
 
 
 INT, NUMBER, MONEY, TEXT, BOOL, DATE = "int", "number", "money", "text", "bool", "date"
@@ -321,22 +343,20 @@ def _int(value) -> int:
 _DATE_RE = re.compile(r"^today(?:([+-])(\d{1,5}))?$")
 
 
-def _date(value) -> Callable[[date], date]:
-    """A date condition value: a fixed date or relative to the facts' today."""
+def _date(value) -> date | timedelta:
+    """A date condition value: a fixed date, or a timedelta from the facts' today."""
     if isinstance(value, date):
-        return lambda today, fixed=value: fixed
+        return value
     if isinstance(value, str):
         match = _DATE_RE.match(value.strip())
         if match:
             sign, days = match.groups()
-            delta = timedelta(days=int(days or 0)) * (-1 if sign == "-" else 1)
-            return lambda today, delta=delta: today + delta
+            return timedelta(days=int(days or 0)) * (-1 if sign == "-" else 1)
         try:
-            fixed = date.fromisoformat(value.strip())
+            return date.fromisoformat(value.strip())
         except ValueError as exc:
             raise _Bad(f"{value!r} is not a date: use 2026-03-14, today, today+3 or today-30", "not_date",
                        value=repr(value)) from exc
-        return lambda today, fixed=fixed: fixed
     raise _Bad(f"{value!r} is not a date: use 2026-03-14, today, today+3 or today-30", "not_date",
                        value=repr(value))
 
@@ -354,91 +374,110 @@ def _bool(value) -> bool:
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# Conditions: compiled to closures over Facts
+# Conditions: compiled to one Python function per rule
 # ---------------------------------------------------------------------------------------------------------------
+#
+# A rule's conditions become the source of one function ``def test(f): return <expression>`` over the Facts, with
+# plain attribute reads and operators (no closure call, getattr or operator call per comparison). Only validated
+# names reach the source: fact names from FACT_TYPES and operators from _OPERATORS; every value of the document
+# (amounts, dates, lists) is bound to the function by name, never written into the text.
 
-_COMPARE = {
-    "eq": operator.eq, "ne": operator.ne, "lt": operator.lt, "le": operator.le, "gt": operator.gt, "ge": operator.ge,
-}
+_OPERATORS = {"eq": "==", "ne": "!=", "lt": "<", "le": "<=", "gt": ">", "ge": ">="}
 
 
-def _compile_test(name: str, kind: str, op: str, raw) -> Callable[[Facts], bool]:
-    """One comparison of one fact. Raises _Bad with the reason when the value does not fit the fact."""
+class _Source:
+    """The values a condition's source refers to, and fresh local names for its assignment expressions."""
+
+    def __init__(self, rule_id: str = ""):
+        self.values: dict = {}
+        self.locals = 0
+        self.where = f"<policy rule {rule_id}>"  # the file name profiles and tracebacks show
+
+    def bind(self, value) -> str:
+        name = f"_v{len(self.values)}"
+        self.values[name] = value
+        return name
+
+    def local(self) -> str:
+        self.locals += 1
+        return f"_x{self.locals}"
+
+    def function(self, expression: str) -> Callable[[Facts], bool]:
+        namespace = dict(self.values)
+        exec(compile(f"def test(f):\n    return {expression}\n", self.where, "exec"), namespace)  # noqa: S102
+        return namespace["test"]
+
+
+def _compile_test(name: str, kind: str, op: str, raw, source: _Source) -> str:
+    """One comparison of one fact, as an expression over ``f``. Raises _Bad with the reason when the value does
+    not fit the fact. A fact that is None matches nothing but is_null."""
     if op == "is_null":
         wanted = _bool(raw)
-        return lambda f: (getattr(f, name) is None) is wanted
+        return f"(f.{name} is None)" if wanted else f"(f.{name} is not None)"
+    value = source.local()
     if op in ("in", "not_in"):
         if not isinstance(raw, list | tuple) or not raw:
             raise _Bad(f"{op} takes a non-empty list", "needs_list", op=op)
         parse = _int if kind == INT else _text
-        values = frozenset(parse(item) for item in raw)
-        if op == "in":
-            return lambda f: (v := getattr(f, name)) is not None and v in values
-        return lambda f: (v := getattr(f, name)) is not None and v not in values
+        values = source.bind(frozenset(parse(item) for item in raw))
+        return f"(({value} := f.{name}) is not None and {value} {'in' if op == 'in' else 'not in'} {values})"
     if op == "between":
         if not isinstance(raw, list | tuple) or len(raw) != 2:
             raise _Bad("between takes [low, high]", "between_pair")
-        low_test = _compile_test(name, kind, "ge", raw[0])
-        high_test = _compile_test(name, kind, "le", raw[1])
-        return lambda f: low_test(f) and high_test(f)
-    compare = _COMPARE[op]
+        low_test = _compile_test(name, kind, "ge", raw[0], source)
+        high_test = _compile_test(name, kind, "le", raw[1], source)
+        return f"({low_test} and {high_test})"
+    compare = _OPERATORS[op]
     if kind == MONEY:
         threshold = _money_or_map(raw)
         if isinstance(threshold, dict):
-            return lambda f: (
-                (v := getattr(f, name)) is not None and (t := threshold.get(f.currency)) is not None and compare(v, t)
-            )
-        return lambda f: (v := getattr(f, name)) is not None and compare(v, threshold)
+            amounts, limit = source.bind(threshold), source.local()
+            return (f"(({value} := f.{name}) is not None and ({limit} := {amounts}.get(f.currency)) is not None"
+                    f" and {value} {compare} {limit})")
+        return f"(({value} := f.{name}) is not None and {value} {compare} {source.bind(threshold)})"
     if kind == DATE:
-        resolve = _date(raw)
-        return lambda f: (v := getattr(f, name)) is not None and compare(v, resolve(f.today))
+        when = _date(raw)
+        other = f"(f.today + {source.bind(when)})" if isinstance(when, timedelta) else source.bind(when)
+        return f"(({value} := f.{name}) is not None and {value} {compare} {other})"
     if kind in (INT, NUMBER):
-        value = _int(raw) if kind == INT else _number(raw)
+        wanted = _int(raw) if kind == INT else _number(raw)
     elif kind == BOOL:
-        value = _bool(raw)
+        wanted = _bool(raw)
     else:
-        value = _text(raw)
+        wanted = _text(raw)
     if op not in ("eq", "ne") and kind in (TEXT, BOOL):
         raise _Bad(f"{op} does not apply to {kind} facts", "op_not_for_kind", op=op, kind=kind)
-    return lambda f: (v := getattr(f, name)) is not None and compare(v, value)
+    return f"(({value} := f.{name}) is not None and {value} {compare} {source.bind(wanted)})"
 
 
-def _all_of(tests: tuple) -> Callable[[Facts], bool]:
+def _all_of(tests: tuple) -> str:
     if len(tests) == 1:
         return tests[0]
-    if len(tests) == 2:
-        first, second = tests
-        return lambda f: first(f) and second(f)
-
-    def check(f):
-        for test in tests:
-            if not test(f):
-                return False
-        return True
-
-    return check
+    return f"({' and '.join(tests)})" if tests else "True"
 
 
-def _any_of(tests: tuple) -> Callable[[Facts], bool]:
+def _any_of(tests: tuple) -> str:
     if len(tests) == 1:
         return tests[0]
-    if len(tests) == 2:
-        first, second = tests
-        return lambda f: first(f) or second(f)
-
-    def check(f):
-        for test in tests:
-            if test(f):
-                return True
-        return False
-
-    return check
+    return f"({' or '.join(tests)})" if tests else "False"
 
 
-def _compile_condition(node, path: str, issues: list, rule_id, facts_used: list) -> Callable[[Facts], bool]:
+NESTING_PER_FUNCTION = 30  # Python's parser refuses about 200 nested parentheses: deeper conditions call a function
+
+
+def _nested(expression: str, depth: int, source: _Source) -> str:
+    """Every NESTING_PER_FUNCTION levels, the expression so far becomes a function of its own, called by name."""
+    if depth == 0 or depth % NESTING_PER_FUNCTION:
+        return expression
+    return f"{source.bind(source.function(expression))}(f)"
+
+
+def _compile_condition(node, path: str, issues: list, rule_id, facts_used: list, source: _Source,
+                       depth: int = 0) -> str:
+    """The condition as an expression over ``f`` (see _Source); each problem goes to ``issues``."""
     def bad(field, reason, code, **params):
         issues.append(_issue(rule_id, field, reason, code, **params))
-        return lambda f: False
+        return "False"
 
     if not isinstance(node, Mapping):
         return bad(path, "a condition is a mapping: {fact: ..., op: value}, {all: [...]}, {any: [...]} or {not: ...}",
@@ -450,16 +489,16 @@ def _compile_condition(node, path: str, issues: list, rule_id, facts_used: list)
                        "logical_combined", key=logical[0], keys=", ".join(sorted(map(str, node))))
         key = logical[0]
         if key == "not":
-            inner = _compile_condition(node["not"], f"{path}.not", issues, rule_id, facts_used)
-            return lambda f: not inner(f)
+            inner = _compile_condition(node["not"], f"{path}.not", issues, rule_id, facts_used, source, depth + 1)
+            return _nested(f"(not {inner})", depth, source)
         children = node[key]
         if not isinstance(children, list) or not children:
             return bad(f"{path}.{key}", f"{key} takes a non-empty list of conditions", "logical_needs_list", key=key)
         tests = tuple(
-            _compile_condition(child, f"{path}.{key}[{index}]", issues, rule_id, facts_used)
+            _compile_condition(child, f"{path}.{key}[{index}]", issues, rule_id, facts_used, source, depth + 1)
             for index, child in enumerate(children)
         )
-        return _all_of(tests) if key == "all" else _any_of(tests)
+        return _nested(_all_of(tests) if key == "all" else _any_of(tests), depth, source)
     if "fact" not in node:
         return bad(path, "a condition needs a fact (or all/any/not)", "condition_needs_fact")
     name = node["fact"]
@@ -482,7 +521,7 @@ def _compile_condition(node, path: str, issues: list, rule_id, facts_used: list)
                                  "op_not_for_fact", op=str(op), fact=name, kind=kind))
             continue
         try:
-            tests.append(_compile_test(name, kind, op, node[op]))
+            tests.append(_compile_test(name, kind, op, node[op], source))
         except _Bad as exc:
             issues.append(_issue_from(rule_id, f"{path}.{op}", exc.inside(name)))
     if name not in facts_used:
@@ -655,6 +694,10 @@ class Rule:
     max_count: int | None = None  # the tighter of the rule's and the policy's count per customer per year
     has_caps: bool = False  # any money limit on the rule or the policy
     percent_text: str | None = None
+    thresholds: dict | None = None  # the policy's approval thresholds for this kind (or "*"), by currency
+    key_suffix: str = ""  # "/rule-<id>/<kind>" of the proposal key
+    explained_parameters: tuple = ()  # the parameters the explanation quotes, in order
+    fact_parts: tuple = ()  # (phrase, data) functions for the facts this rule looked at (see _FACT_PARTS)
 
 
 @dataclass(frozen=True)
@@ -694,7 +737,9 @@ def _rule_issues_and_compile(raw, index, issues, seen_ids, budgets=BUDGETS) -> R
         issues.append(_issue(rule_id, "when", "a rule needs conditions (when)", "rule_needs_when"))
         test = None
     else:
-        test = _compile_condition(raw["when"], "when", issues, rule_id, facts_used)
+        source = _Source(rule_id)
+        condition = _compile_condition(raw["when"], "when", issues, rule_id, facts_used, source)
+        test = source.function(condition) if len(issues) == before else None
     remedy = raw.get("remedy")
     kind, parameters, amount, budget = None, {}, None, "customer_care"
     if not isinstance(remedy, Mapping):
@@ -846,6 +891,10 @@ def _compile(document, budgets=BUDGETS) -> tuple[Policy | None, list[PolicyIssue
                                        limits.max_remedies_per_customer_per_year) if n is not None), default=None),
             has_caps=policy_caps or bool(rule.limits.max_cost_per_case or rule.limits.max_cost_per_customer_per_year),
             percent_text=_plain(rule.amount.percent) if rule.amount and rule.amount.percent is not None else None,
+            thresholds=thresholds.get(rule.kind) or thresholds.get("*"),
+            key_suffix=f"/rule-{rule.id}/{rule.kind}",
+            explained_parameters=_explained_parameters(rule),
+            fact_parts=_fact_parts(rule.facts_used),
         )
         for rule in rules
     ]
@@ -888,6 +937,8 @@ def load_policy_text(text: str) -> dict:
 
 
 def _plain(amount) -> str:
+    if type(amount) is int:  # a count (bool is not: it keeps the general path)
+        return str(amount)
     if isinstance(amount, float):
         return f"{amount:g}"
     text = f"{amount:f}"
@@ -898,99 +949,127 @@ def _plural(count, word: str) -> str:
     return f"{_plain(count)} {word}" if count == 1 else f"{_plain(count)} {word}s"
 
 
-def _describe_facts(facts: Facts, used: tuple) -> list[str]:
+# The facts a rule looked at, quoted in its rationale: one part per topic, each with the facts that call for it
+# (known when the policy is compiled), a phrase in a customer-care person's words (_describe_facts) and the same as
+# data (_fact_data: codes stay codes, amounts stay strings in the case's currency; policies.rationale turns them
+# into words in the reader's language). A part gives None when the facts of this case have nothing to quote.
+
+def _customer_phrase(facts, used):
+    years = facts.tenure_years
+    tenure = _plural(int(years) if years == int(years) else years, "year") if years >= 1 else _plural(
+        facts.tenure_days, "day")
+    phrase = f"customer for {tenure}, {_plural(facts.order_count, 'order')}"
+    if "lifetime_spend" in used:
+        phrase += f", lifetime spend {facts.lifetime_spend} {facts.currency}"
+    return phrase
+
+
+def _customer_data(facts, used):
+    item = {"tenure_years": facts.tenure_years, "tenure_days": facts.tenure_days, "orders": facts.order_count}
+    if "lifetime_spend" in used:
+        item["lifetime_spend"] = str(facts.lifetime_spend)
+    return ["customer", item]
+
+
+def _voucher_expiry_phrase(facts, used):
+    days = facts.voucher_days_since_expiry
+    if days is None:
+        return None
+    return f"voucher expired {_plural(days, 'day')} ago" if days > 0 else f"voucher valid until {facts.voucher_valid_until}"
+
+
+def _voucher_expiry_data(facts, used):
+    days = facts.voucher_days_since_expiry
+    if days is None:
+        return None
+    if days > 0:
+        return ["voucher_expired", {"days": days}]
+    if facts.voucher_valid_until is not None:  # facts built by hand may give the days without the date
+        return ["voucher_valid_until", {"date": facts.voucher_valid_until.isoformat()}]
+    return None
+
+
+def _expected_late(facts) -> bool:
+    return facts.promised_date is not None and facts.promised_date >= facts.today
+
+
+def _money_text(value):
+    return None if value is None else str(value)
+
+
+_FACT_PARTS = (
+    ({"tenure_days", "tenure_years", "order_count", "lifetime_spend"}, _customer_phrase, _customer_data),
+    ({"remedies_this_year", "remedy_cost_this_year"},
+     lambda f, used: f"{_plural(f.remedies_this_year, 'remedy')} this year".replace("remedys", "remedies"),
+     lambda f, used: ["remedies_this_year", {"count": f.remedies_this_year}]),
+    ({"category"}, lambda f, used: f"case: {f.category.replace('_', ' ')}",
+     lambda f, used: ["category", {"category": f.category}]),
+    ({"voucher_days_since_expiry", "voucher_valid_until"}, _voucher_expiry_phrase, _voucher_expiry_data),
+    ({"voucher_balance", "voucher_value"}, lambda f, used: f"voucher balance {f.voucher_balance} {f.currency}",
+     lambda f, used: ["voucher_balance", {"amount": _money_text(f.voucher_balance)}]),
+    ({"voucher_validity_months"},
+     lambda f, used: None if f.voucher_validity_months is None
+     else f"issued under a {f.voucher_validity_months}-month validity rule",
+     lambda f, used: None if f.voucher_validity_months is None
+     else ["validity_rule", {"months": f.voucher_validity_months}]),
+    ({"is_date_critical"},
+     lambda f, used: f"date-critical order, promised for {f.promised_date}" if f.is_date_critical else None,
+     lambda f, used: ["date_critical", {"promised_date": None if f.promised_date is None
+                                        else f.promised_date.isoformat()}] if f.is_date_critical else None),
+    ({"days_late"},
+     lambda f, used: f"expected {_plural(f.days_late, 'day')} after the promised date" if _expected_late(f)
+     else f"delivery {_plural(f.days_late, 'day')} late",
+     lambda f, used: ["expected_late" if _expected_late(f) else "delivery_late", {"days": f.days_late}]),
+    ({"days_until_promised"},
+     lambda f, used: None if (days := f.days_until_promised) is None
+     else f"{_plural(days, 'day')} left until the promised date",
+     lambda f, used: None if (days := f.days_until_promised) is None else ["days_until_promised", {"days": days}]),
+    ({"shipment_status"},
+     lambda f, used: f"shipment {f.shipment_status.replace('_', ' ')}" + (f" with {f.courier}" if f.courier else "")
+     if f.shipment_status else None,
+     lambda f, used: ["shipment_status", {"status": f.shipment_status, "courier": f.courier}]
+     if f.shipment_status else None),
+    ({"cod_difference", "cod_label_amount", "cod_quoted_amount"},
+     lambda f, used: f"COD label {f.cod_label_amount} {f.currency} but {f.cod_quoted_amount} quoted"
+     if f.cod_difference is not None else None,
+     lambda f, used: ["cod_label", {"label": str(f.cod_label_amount), "quoted": str(f.cod_quoted_amount)}]
+     if f.cod_difference is not None else None),
+    ({"mismatched_lines_value"},
+     lambda f, used: None if f.mismatched_lines_value is None
+     else f"missing or wrong items worth {f.mismatched_lines_value} {f.currency}",
+     lambda f, used: None),  # quoted in words only (the remedy's amount carries it as data)
+    ({"order_total"},
+     lambda f, used: None if f.order_total is None else f"order total {f.order_total} {f.currency}",
+     lambda f, used: None if f.order_total is None else ["order_total", {"amount": str(f.order_total)}]),
+    ({"payment_method"},
+     lambda f, used: f"paid by {f.payment_method.replace('_', ' ')}" if f.payment_method else None,
+     lambda f, used: ["payment_method", {"method": f.payment_method}] if f.payment_method else None),
+)
+
+
+def _fact_parts(used: tuple) -> tuple:
+    """The parts that quote these facts: ((phrase, data, used), ...), chosen once when the policy is compiled."""
+    used = frozenset(used)
+    return tuple((phrase, data, used) for facts, phrase, data in _FACT_PARTS if used & facts)
+
+
+def _describe_facts(facts: Facts, used: tuple, parts: tuple | None = None) -> list[str]:
     """Quote the facts a rule looked at, in a customer-care person's words."""
     phrases = []
-    used = set(used)
-    if used & {"tenure_days", "tenure_years", "order_count", "lifetime_spend"}:
-        years = facts.tenure_years
-        tenure = _plural(int(years) if years == int(years) else years, "year") if years >= 1 else _plural(
-            facts.tenure_days, "day")
-        phrase = f"customer for {tenure}, {_plural(facts.order_count, 'order')}"
-        if "lifetime_spend" in used:
-            phrase += f", lifetime spend {facts.lifetime_spend} {facts.currency}"
-        phrases.append(phrase)
-    if "remedies_this_year" in used or "remedy_cost_this_year" in used:
-        phrases.append(f"{_plural(facts.remedies_this_year, 'remedy')} this year".replace("remedys", "remedies"))
-    if "category" in used:
-        phrases.append(f"case: {facts.category.replace('_', ' ')}")
-    if used & {"voucher_days_since_expiry", "voucher_valid_until"} and facts.voucher_days_since_expiry is not None:
-        days = facts.voucher_days_since_expiry
-        if days > 0:
-            phrases.append(f"voucher expired {_plural(days, 'day')} ago")
-        else:
-            phrases.append(f"voucher valid until {facts.voucher_valid_until}")
-    if "voucher_balance" in used or "voucher_value" in used:
-        phrases.append(f"voucher balance {facts.voucher_balance} {facts.currency}")
-    if "voucher_validity_months" in used and facts.voucher_validity_months is not None:
-        phrases.append(f"issued under a {facts.voucher_validity_months}-month validity rule")
-    if "is_date_critical" in used and facts.is_date_critical:
-        phrases.append(f"date-critical order, promised for {facts.promised_date}")
-    if "days_late" in used:
-        if facts.promised_date is not None and facts.promised_date >= facts.today:
-            phrases.append(f"expected {_plural(facts.days_late, 'day')} after the promised date")
-        else:
-            phrases.append(f"delivery {_plural(facts.days_late, 'day')} late")
-    if "days_until_promised" in used and facts.days_until_promised is not None:
-        phrases.append(f"{_plural(facts.days_until_promised, 'day')} left until the promised date")
-    if "shipment_status" in used and facts.shipment_status:
-        phrases.append(f"shipment {facts.shipment_status.replace('_', ' ')}"
-                       + (f" with {facts.courier}" if facts.courier else ""))
-    if used & {"cod_difference", "cod_label_amount", "cod_quoted_amount"} and facts.cod_difference is not None:
-        phrases.append(f"COD label {facts.cod_label_amount} {facts.currency} but {facts.cod_quoted_amount} quoted")
-    if "mismatched_lines_value" in used and facts.mismatched_lines_value is not None:
-        phrases.append(f"missing or wrong items worth {facts.mismatched_lines_value} {facts.currency}")
-    if "order_total" in used and facts.order_total is not None:
-        phrases.append(f"order total {facts.order_total} {facts.currency}")
-    if "payment_method" in used and facts.payment_method:
-        phrases.append(f"paid by {facts.payment_method.replace('_', ' ')}")
+    for phrase, _, names in _fact_parts(used) if parts is None else parts:
+        text = phrase(facts, names)
+        if text is not None:
+            phrases.append(text)
     return phrases
 
 
-def _fact_data(facts: Facts, used: tuple) -> list[list]:
-    """The facts a rule looked at, as data: [[what, {values}], ...] (the same choice as _describe_facts).
-
-    Codes stay codes (category, shipment status, payment method) and amounts stay strings in the case's currency:
-    policies.rationale turns them into words in the reader's language."""
+def _fact_data(facts: Facts, used: tuple, parts: tuple | None = None) -> list[list]:
+    """The facts a rule looked at, as data: [[what, {values}], ...] (the same choice as _describe_facts)."""
     items = []
-    used = set(used)
-    if used & {"tenure_days", "tenure_years", "order_count", "lifetime_spend"}:
-        item = {"tenure_years": facts.tenure_years, "tenure_days": facts.tenure_days, "orders": facts.order_count}
-        if "lifetime_spend" in used:
-            item["lifetime_spend"] = str(facts.lifetime_spend)
-        items.append(["customer", item])
-    if "remedies_this_year" in used or "remedy_cost_this_year" in used:
-        items.append(["remedies_this_year", {"count": facts.remedies_this_year}])
-    if "category" in used:
-        items.append(["category", {"category": facts.category}])
-    if used & {"voucher_days_since_expiry", "voucher_valid_until"} and facts.voucher_days_since_expiry is not None:
-        if facts.voucher_days_since_expiry > 0:
-            items.append(["voucher_expired", {"days": facts.voucher_days_since_expiry}])
-        elif facts.voucher_valid_until is not None:  # facts built by hand may give the days without the date
-            items.append(["voucher_valid_until", {"date": facts.voucher_valid_until.isoformat()}])
-    if "voucher_balance" in used or "voucher_value" in used:
-        items.append(["voucher_balance", {"amount": None if facts.voucher_balance is None
-                                          else str(facts.voucher_balance)}])
-    if "voucher_validity_months" in used and facts.voucher_validity_months is not None:
-        items.append(["validity_rule", {"months": facts.voucher_validity_months}])
-    if "is_date_critical" in used and facts.is_date_critical:
-        items.append(["date_critical", {"promised_date": None if facts.promised_date is None
-                                        else facts.promised_date.isoformat()}])
-    if "days_late" in used:
-        if facts.promised_date is not None and facts.promised_date >= facts.today:
-            items.append(["expected_late", {"days": facts.days_late}])
-        else:
-            items.append(["delivery_late", {"days": facts.days_late}])
-    if "days_until_promised" in used and facts.days_until_promised is not None:
-        items.append(["days_until_promised", {"days": facts.days_until_promised}])
-    if "shipment_status" in used and facts.shipment_status:
-        items.append(["shipment_status", {"status": facts.shipment_status, "courier": facts.courier}])
-    if used & {"cod_difference", "cod_label_amount", "cod_quoted_amount"} and facts.cod_difference is not None:
-        items.append(["cod_label", {"label": str(facts.cod_label_amount), "quoted": str(facts.cod_quoted_amount)}])
-    if "order_total" in used and facts.order_total is not None:
-        items.append(["order_total", {"amount": str(facts.order_total)}])
-    if "payment_method" in used and facts.payment_method:
-        items.append(["payment_method", {"method": facts.payment_method}])
+    for _, data, names in _fact_parts(used) if parts is None else parts:
+        item = data(facts, names)
+        if item is not None:
+            items.append(item)
     return items
 
 
@@ -1037,6 +1116,34 @@ def _cap(kind, cost, caps) -> tuple[Decimal | None, str | None]:
     return cost, capped_by
 
 
+EXPLAINED_PARAMETERS = ("days", "new_valid_until", "percent", "given_as", "due_hours", "target_amount")
+
+
+def _explained_parameters(rule: Rule) -> tuple:
+    """The parameters an explanation quotes for this rule: those of EXPLAINED_PARAMETERS its proposals carry
+    (its own, and what evaluate adds for its kind), in that order."""
+    names = set(rule.parameters)
+    if rule.kind == EXTEND_VOUCHER:
+        names.add("new_valid_until")
+    if rule.kind == CORRECT_COD:
+        names.add("target_amount")
+    if rule.kind not in (EXTEND_VOUCHER, CORRECT_COD, CALLBACK) and rule.amount is not None \
+            and rule.amount.percent is not None:
+        names.add("percent")
+    return tuple(name for name in EXPLAINED_PARAMETERS if name in names)
+
+
+_new_object = object.__new__
+
+
+def _proposal(values: dict) -> Proposal:
+    """Proposal(**values) for the evaluator, without a frozen dataclass's object.__setattr__ per field: the same
+    object (fields in the same order, equal, hashable, still frozen), built several times faster."""
+    proposal = _new_object(Proposal)
+    proposal.__dict__.update(values)
+    return proposal
+
+
 def evaluate(policy: Policy | Mapping, facts: Facts, *, explain: bool = True) -> list[Proposal]:
     """The remedies the policy proposes for these facts, highest priority first. Deterministic, no side effects.
 
@@ -1048,8 +1155,8 @@ def evaluate(policy: Policy | Mapping, facts: Facts, *, explain: bool = True) ->
     spent = facts.case_remedy_cost
     count_this_year = facts.remedies_this_year
     spent_this_year = facts.remedy_cost_this_year
-    policy_limits = policy.limits
     decided = facts.decided_rules
+    case_id = facts.case_id
     for rule in policy.rules:
         if not rule.test(facts):
             continue
@@ -1089,50 +1196,53 @@ def evaluate(policy: Policy | Mapping, facts: Facts, *, explain: bool = True) ->
                 parameters["of"] = rule.amount.of
         capped_by = None
         if rule.has_caps and not already:
-            limits = rule.limits
+            limits, policy_limits = rule.limits, policy.limits
             case_cap = _min_cap(limits.max_cost_per_case.get(currency),
                                 policy_limits.max_cost_per_case.get(currency), spent, True)
             year_cap = _min_cap(limits.max_cost_per_customer_per_year.get(currency),
                                 policy_limits.max_cost_per_customer_per_year.get(currency), spent_this_year, False)
-            cost, capped_by = _cap(kind, cost, ((case_cap, "the limit per case"),
-                                                (year_cap, "the limit per customer per year")))
-            if cost is None:
-                continue
+            if case_cap is not None or year_cap is not None:
+                cost, capped_by = _cap(kind, cost, ((case_cap, "the limit per case"),
+                                                    (year_cap, "the limit per customer per year")))
+                if cost is None:
+                    continue
         if kind in DIVISIBLE_KINDS and cost <= 0:
             continue
         if kind == REPLACEMENT:
             parameters.setdefault("courier", courier or "")
         recoverable = courier if parameters.get("recover_from_courier") else None
         parameters["amount"] = str(cost)
-        needs_approval = rule.force_approval or _needs_approval(policy, kind, cost, currency)
+        if rule.force_approval or cost <= 0:
+            needs_approval = rule.force_approval
+        else:
+            threshold = rule.thresholds.get(currency) if rule.thresholds else None
+            needs_approval = policy.unlisted_currency_needs_approval if threshold is None else cost > threshold
         rationale = ""
         explanation = {}
         if explain:
+            told_courier = recoverable or (courier if kind == CORRECT_COD else None)
             explanation = {
-                "rule": rule.id, "facts": _fact_data(facts, rule.facts_used), "kind": kind,
-                "amount": str(cost), "currency": currency, "budget": rule.budget,
-                "courier": recoverable or (courier if kind == CORRECT_COD else None),
-                "parameters": {name: parameters[name] for name in (
-                    "days", "new_valid_until", "percent", "given_as", "due_hours", "target_amount")
-                    if name in parameters},
+                "rule": rule.id, "facts": _fact_data(facts, rule.facts_used, rule.fact_parts), "kind": kind,
+                "amount": str(cost), "currency": currency, "budget": rule.budget, "courier": told_courier,
+                "parameters": {name: parameters[name] for name in rule.explained_parameters},
                 "capped_by": CAPPED_BY_CODES.get(capped_by), "note": rule.note or "",
                 "needs_approval": needs_approval,
             }
-            phrases = _describe_facts(facts, rule.facts_used)
+            phrases = _describe_facts(facts, rule.facts_used, rule.fact_parts)
             phrases.append(f"rule {rule.id}: " + _describe_remedy(
-                kind, parameters, cost, currency, rule.budget,
-                recoverable or (courier if kind == CORRECT_COD else None), capped_by))
+                kind, parameters, cost, currency, rule.budget, told_courier, capped_by))
             if rule.note:
                 phrases.append(rule.note)
             if needs_approval:
                 phrases.append("needs a manager's approval")
             rationale = "; ".join(phrases)
-        proposals.append(Proposal(
-            case_id=facts.case_id, rule_id=rule.id, kind=kind, parameters=parameters, cost=cost, currency=currency,
-            budget=rule.budget, recoverable_from=recoverable, rationale=rationale,
-            needs_approval=needs_approval, key=proposal_key(facts.case_id, rule.id, kind, facts),
-            priority=rule.priority, already_decided=already, explanation=explanation,
-        ))
+        proposals.append(_proposal({
+            "case_id": case_id, "rule_id": rule.id, "kind": kind, "parameters": parameters, "cost": cost,
+            "currency": currency, "budget": rule.budget, "recoverable_from": recoverable, "rationale": rationale,
+            "needs_approval": needs_approval,
+            "key": proposal_key(None, rule.id, kind, facts) if case_id is None else f"case-{case_id}{rule.key_suffix}",
+            "priority": rule.priority, "already_decided": already, "explanation": explanation,
+        }))
         if not already:
             spent += cost
             spent_this_year += cost

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import hashlib
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import Decimal
@@ -16,7 +18,7 @@ from cases.selectors import delivery_check_latest
 from customers.selectors import customer_loyalty_facts
 from orders.services import shipment_days_late
 
-from .engine import ANY_BUDGET, ZERO, Facts, Policy, compile_policy
+from .engine import ANY_BUDGET, ZERO, Facts, Policy, canonical_json, compile_policy
 from .models import (
     DEFAULT_BUDGET_NAMES,
     Budget,
@@ -103,16 +105,39 @@ def case_facts(*, case, today: date | None = None, loyalty=None) -> Facts:
 
 # --- Policy versions -----------------------------------------------------------------------------------------
 
-_COMPILED: dict[tuple[int, int], Policy] = {}
+# Compiled policies of this process, by (version id, content hash): versions are immutable (a trigger refuses any
+# change to a stored document), so one compilation serves every later evaluation of that version: the case page,
+# the API's proposals, remedy_apply, the scans (through policies.services.case_proposals) and replays. The hash
+# keeps a reused id (a test database flushed between tests, a restored dump) from finding another document.
+COMPILED_VERSIONS_KEPT = 32
+_COMPILED: dict[tuple[int | None, str], Policy] = {}
+_HASHES: dict[int | None, tuple[dict, str]] = {}  # version id -> (document, its hash): the last one hashed
+
+
+def policy_document_hash(document) -> str:
+    """A stable digest of a policy document's content (sha256 of its canonical JSON)."""
+    return hashlib.sha256(canonical_json(document).encode()).hexdigest()
 
 
 def policy_compiled(version: PolicyVersion) -> Policy:
-    """Compiled once per version (versions are immutable)."""
-    key = (version.pk, version.number)
+    """The version's policy, compiled once per process and version (keyed by id and content hash)."""
+    document = version.document
+    known = _HASHES.get(version.pk)
+    if known is not None and known[0] == document:  # the same content: its hash without dumping it again
+        digest = known[1]
+    else:
+        digest = policy_document_hash(document)
+        if len(_HASHES) >= COMPILED_VERSIONS_KEPT:
+            _HASHES.pop(next(iter(_HASHES)))
+        _HASHES[version.pk] = (copy.deepcopy(document), digest)  # a copy: the caller's document may change
+    key = (version.pk, digest)
     policy = _COMPILED.get(key)
     if policy is None:
         # A stored version was checked against the shop's budgets when it was created (policies.services).
-        policy = _COMPILED[key] = compile_policy(version.document, budgets=ANY_BUDGET)
+        policy = compile_policy(document, budgets=ANY_BUDGET)
+        if len(_COMPILED) >= COMPILED_VERSIONS_KEPT:
+            _COMPILED.pop(next(iter(_COMPILED)))  # the oldest: a process rarely sees more than two versions
+        _COMPILED[key] = policy
     return policy
 
 
