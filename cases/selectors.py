@@ -144,7 +144,16 @@ def queue_page_cases(*, user, filters: QueueFilters | None = None, now: datetime
     filters = filters or QueueFilters()
     now = now or timezone.now()
     page = _queue_filtered(user=user, filters=filters, now=now).order_by(*QUEUE_ORDER).values("pk")
-    return list(_queue_row_annotations(Case.objects.filter(pk__in=page[offset:offset + limit]), now))
+    return list(_queue_row_annotations(Case.objects.filter(pk__in=page[offset:offset + limit]), now)
+                .only(*QUEUE_ROW_FIELDS))
+
+
+# What a queue row shows (queue_page_cases loads only these: no description, no password hash).
+QUEUE_ROW_FIELDS = (
+    "arrival_number", "category", "channel", "status", "subject", "arrived_at", "first_response_due_at",
+    "resolution_due_at", "first_responded_at", "customer__name", "owner__username", "order__is_date_critical",
+    "order__promised_delivery_date", "order__occasion",
+)
 
 
 # The queue's counts, grouped: one row per (status, category, channel, owner, date-critical, overdue, quiet) that

@@ -6,7 +6,7 @@ the dates go through the cached formatters (caseapp.formatting, dashboard.timefm
 as the tags print (dashboard_tags.when, dashboard_tags.due_badge).
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from html import escape
 
 from django.urls import reverse
@@ -25,6 +25,16 @@ from . import timefmt
 _NUMBER = 2_147_483_647  # a placeholder case number, replaced in the one reversed URL
 
 
+# One row of the queue's table; the table's head is in templates/dashboard/_queue_table.html.
+ROW_HTML = (
+    '<tr class="{overdue}">\n'
+    '    <td><a href="{url}">#{number}</a><br>\n      <small class="muted">{arrived}</small></td>\n'
+    '    <td>{customer}\n      {rare}\n      {date_critical}\n      <br><small class="muted">{subject}</small></td>\n'
+    '    <td>{category}</td>\n    <td>{channel}</td>\n    <td>{owner}</td>\n    <td>{waited}</td>\n'
+    '    <td>{first_response}</td>\n    <td>{resolution}</td>\n    <td>{promises}</td>\n  </tr>\n'
+)
+
+
 @dataclass(frozen=True)
 class QueueRow:
     case: object
@@ -41,6 +51,7 @@ class QueueRow:
     first_response: SafeString | str
     resolution: SafeString | str
     promises: SafeString | str
+    html: SafeString = SafeString("")
 
 
 def _when(value, tz, language) -> SafeString:
@@ -105,7 +116,24 @@ def queue_rows(cases, *, now=None) -> list[QueueRow]:
                         else statuses.get(case.status, case.status)),
             promises=promises,
         ))
+    labels = queue_row_labels()
+    for index, row in enumerate(rows):
+        case = row.case
+        order = case.order
+        date_critical = mark_safe('<span class="tag tag-date" title="{}">{} {}</span>'.format(
+            escape(order.occasion), escape(labels["date_critical"]), escape(row.promised))) if row.is_date_critical else ""
+        rows[index] = replace(row, html=mark_safe(ROW_HTML.format(
+            overdue="row-overdue" if row.is_overdue else "", url=escape(row.url), number=case.arrival_number,
+            arrived=row.arrived, customer=escape(case.customer.name), rare=labels["rare"] if case.is_rare_complainer
+            else "", date_critical=date_critical, subject=escape(row.subject), category=escape(row.category),
+            channel=escape(row.channel), owner=escape(row.owner) if row.owner else labels["unowned"],
+            waited=escape(row.waited), first_response=_html(row.first_response), resolution=_html(row.resolution),
+            promises=_html(row.promises))))
     return rows
+
+
+def _html(value) -> str:
+    return value if isinstance(value, SafeString) else escape(value)
 
 def queue_row_labels() -> dict:
     """The few fixed bits of the rows, translated once per page."""

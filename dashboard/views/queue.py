@@ -22,7 +22,7 @@ from cases.selectors import (
 
 from ..forms import QueueFilterForm
 from ..permissions import agent_required
-from ..queue_rows import queue_row_labels, queue_rows
+from ..queue_rows import queue_rows
 
 
 class _CountedPaginator(Paginator):
@@ -59,7 +59,6 @@ def queue(request):
         "page": page,
         "cases": page.object_list,
         "rows": queue_rows(page.object_list, now=now),
-        "labels": queue_row_labels(),
         "counts": counts,
         # the counts are a snapshot (recounted every DASHBOARD_QUEUE_COUNTS_SECONDS, at once after a change): say
         # when it was taken whenever it is not this very request's count
