@@ -1,13 +1,23 @@
-"""Dashboard pages under load: the queue and the case page on PostgreSQL with 100,000 cases and 1,000,000 orders.
+"""Dashboard pages under load: the queue and the case page, on the realistic shape (bench/shape.py).
 
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/caseapp_dashboard \
-        .venv/bin/python bench/dashboard_bench.py --load --requests 200
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/caseapp_bench_100k \
+        .venv/bin/python bench/dashboard_bench.py --requests 200
+    DATABASE_URL=... .venv/bin/python bench/dashboard_bench.py --clients 8 --seconds 15      # throughput
 
---load migrates and bulk-loads the data with INSERT ... SELECT generate_series (it empties the case, order and
-customer tables of that database first: never point it at a database you care about). Then it starts gunicorn
-(2 sync workers), logs in as a manager with a real HTTP client (requests), and measures each page's
-response time as the client sees it; p50/p95/max are printed with the queries each page runs (counted in-process
-with Django's test client against the same database).
+The database must hold the shape already (bench/shape.py loads it and creates the bench-agent login); the bench
+only reads it, apart from the logins' sessions. --load loads the shape first (it EMPTIES that database's case,
+order, voucher and customer tables: never point it at a database you care about); --old-load the earlier shape
+(2 % open, empty cases). Then it starts gunicorn (2 sync workers), logs in as the bench manager with a real HTTP
+client (requests), and:
+
+- without --clients: one client, --requests requests a page kind after 5 warm-ups; p50/p95/max as the client sees
+  them, with the queries each page runs and its CPU time in process (Django's test client against the same
+  database, median of 10);
+- with --clients N: N client threads, each with its own logged-in session (requests.Session: keep-alive on the
+  client side; gunicorn's sync workers close after each response), each page kind for --seconds in turn;
+  requests per second and p50/p95 per page kind.
+
+--pages queue (the queue's kinds only), case (the case page only) or all (default).
 """
 
 import argparse
@@ -113,6 +123,7 @@ def percentile(values, share):
 
 
 def count_queries(paths):
+    """Queries and CPU time (median of 10, time.process_time) of each page, in process with Django's test client."""
     import django
 
     django.setup()
@@ -123,13 +134,84 @@ def count_queries(paths):
 
     client = Client()
     client.force_login(User.objects.get(username="bench-agent"), backend="django.contrib.auth.backends.ModelBackend")
-    counts = {}
+    counts, cpu = {}, {}
     for name, path in paths:
+        client.get(path)  # warm (and, for the queue, the counts snapshot taken)
         with CaptureQueriesContext(connection) as queries:
             response = client.get(path)
         assert response.status_code == 200, (path, response.status_code)
         counts[name] = len(queries)
-    return counts
+        spent = []
+        for _ in range(10):
+            started = time.process_time()
+            client.get(path)
+            spent.append((time.process_time() - started) * 1000)
+        cpu[name] = statistics.median(spent)
+    return counts, cpu
+
+
+def login(base):
+    import requests
+
+    session = requests.Session()
+    login_page = session.get(f"{base}/login/")
+    response = session.post(f"{base}/login/", data={
+        "username": "bench-agent", "password": "bench-password",
+        "csrfmiddlewaretoken": session.cookies["csrftoken"],
+    }, headers={"Referer": f"{base}/login/"}, allow_redirects=False)
+    assert response.status_code == 302, (login_page.status_code, response.status_code)
+    return session
+
+
+# The queue's page kinds: the default filter, the costliest flag, a deep page, two filters together, a category,
+# and a list of resolved cases (counted by its own COUNT, not by the grouped counts).
+QUEUE_PAGES = {
+    "queue (default: all open)": "/",
+    "queue (quiet cases)": "/?quiet=on",
+    "queue (page 40)": "/?page=40",
+    "queue (overdue, unowned)": "/?overdue=on&owner=unowned",
+    "queue (category lost parcel)": "/?category=lost_parcel",
+    "queue (resolved)": "/?status=resolved",
+}
+
+
+def _client_loop(session, base, path, deadline, timings, errors, lock):
+    mine = []
+    while time.perf_counter() < deadline:
+        url = base + path()
+        started = time.perf_counter()
+        response = session.get(url)
+        mine.append((time.perf_counter() - started) * 1000)
+        if response.status_code != 200:
+            errors.append((url, response.status_code))
+    with lock:
+        timings.extend(mine)
+
+
+def throughput(base, pages, *, clients: int, seconds: float):
+    """N threads, each with its own logged-in session, requesting one page kind for `seconds`; per kind."""
+    import threading
+
+    sessions = [login(base) for _ in range(clients)]
+    results = {}
+    for name, path in pages.items():
+        for session in sessions:  # warm-up
+            session.get(base + path())
+        timings, errors = [], []
+        lock = threading.Lock()
+        deadline = time.perf_counter() + seconds
+
+        threads = [threading.Thread(target=_client_loop, args=(session, base, path, deadline, timings, errors, lock))
+                   for session in sessions]
+        started = time.perf_counter()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        elapsed = time.perf_counter() - started
+        assert not errors, errors[:3]
+        results[name] = (len(timings) / elapsed, timings, os.getloadavg()[0])
+    return results
 
 
 def main():
@@ -139,7 +221,10 @@ def main():
     parser.add_argument("--customers", type=int, default=50_000)
     parser.add_argument("--orders", type=int, default=1_000_000)
     parser.add_argument("--cases", type=int, default=100_000)
-    parser.add_argument("--requests", type=int, default=200, help="requests per page kind")
+    parser.add_argument("--requests", type=int, default=200, help="requests per page kind (one client)")
+    parser.add_argument("--clients", type=int, default=0, help="throughput mode: this many client threads")
+    parser.add_argument("--seconds", type=float, default=15, help="throughput mode: seconds per page kind")
+    parser.add_argument("--pages", choices=("all", "queue", "case"), default="all")
     args = parser.parse_args()
     if args.load:
         from shape import load as load_shape  # the realistic shape shared by every figure (bench/shape.py)
@@ -164,13 +249,6 @@ def main():
                 break
             except requests.RequestException:
                 time.sleep(0.2)
-        session = requests.Session()
-        login_page = session.get(f"{base}/login/")
-        response = session.post(f"{base}/login/", data={
-            "username": "bench-agent", "password": "bench-password",
-            "csrfmiddlewaretoken": session.cookies["csrftoken"],
-        }, headers={"Referer": f"{base}/login/"}, allow_redirects=False)
-        assert response.status_code == 302, (login_page.status_code, response.status_code)
 
         import django
 
@@ -179,35 +257,47 @@ def main():
 
         open_ids = list(Case.objects.filter(status__in=("new", "open")).values_list("pk", flat=True)[:5000])
         rng = random.Random(7)
-        pages = {
-            "queue (default: all open)": lambda: "/",
-            "queue (quiet cases)": lambda: "/?quiet=on",
-            "queue (page 40)": lambda: "/?page=40",
-            "queue (overdue, unowned)": lambda: "/?overdue=on&owner=unowned",
-            "case page": lambda: f"/cases/{rng.choice(open_ids)}/",
-        }
-        results = {}
-        for name, path in pages.items():
-            for _ in range(5):  # warm-up
-                session.get(base + path())
-            timings = []
-            for _ in range(args.requests):
-                url = base + path()
-                started = time.perf_counter()
-                response = session.get(url)
-                timings.append((time.perf_counter() - started) * 1000)
-                assert response.status_code == 200, (url, response.status_code)
-            results[name] = timings
+        pages = {}
+        if args.pages in ("all", "queue"):
+            pages.update({name: (lambda path=path: path) for name, path in QUEUE_PAGES.items()})
+        if args.pages in ("all", "case"):
+            pages["case page"] = lambda: f"/cases/{rng.choice(open_ids)}/"
+        from cases.models import OPEN_STATUSES
+
+        print(f"{Case.objects.count():,} cases, {Case.objects.filter(status__in=OPEN_STATUSES).count():,} open")
+        if args.clients:
+            figures = throughput(base, pages, clients=args.clients, seconds=args.seconds)
+        else:
+            session = login(base)
+            results = {}
+            for name, path in pages.items():
+                for _ in range(5):  # warm-up
+                    session.get(base + path())
+                timings = []
+                for _ in range(args.requests):
+                    url = base + path()
+                    started = time.perf_counter()
+                    response = session.get(url)
+                    timings.append((time.perf_counter() - started) * 1000)
+                    assert response.status_code == 200, (url, response.status_code)
+                results[name] = timings
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
 
-    counts = count_queries([(name, path()) for name, path in pages.items()])
+    if args.clients:
+        print(f"{args.clients} clients, {args.seconds:g} s a page kind, gunicorn 2 sync workers")
+        print(f"{'page':32} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'requests':>9} {'load':>6}")
+        for name, (rate, timings, loadavg) in figures.items():
+            print(f"{name:32} {rate:8.1f} {statistics.median(timings):8.1f} {percentile(timings, 0.95):8.1f} "
+                  f"{len(timings):9d} {loadavg:6.1f}")
+        return
+    counts, cpu = count_queries([(name, path()) for name, path in pages.items()])
     print(f"load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
-    print(f"{'page':32} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'queries':>8}")
+    print(f"{'page':32} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'queries':>8} {'cpu ms':>8}")
     for name, timings in results.items():
         print(f"{name:32} {statistics.median(timings):8.1f} {percentile(timings, 0.95):8.1f} "
-              f"{max(timings):8.1f} {counts[name]:8d}")
+              f"{max(timings):8.1f} {counts[name]:8d} {cpu[name]:8.1f}")
 
 
 if __name__ == "__main__":

@@ -271,6 +271,9 @@ CASE_RESOLUTION_SLA = timedelta(hours=CASE_RESOLUTION_HOURS)
 # The dashboard's "quiet cases": no reply for this long (or a customer who rarely complains).
 DASHBOARD_QUIET_WAIT_HOURS = env.int("DASHBOARD_QUIET_WAIT_HOURS", default=4)
 DASHBOARD_PAGE_SIZE = env.int("DASHBOARD_PAGE_SIZE", default=50)
+# How long the queue's filter counts may be reused before they are counted again (the page says when it counted;
+# any change to a case recounts at once). 0 counts on every view.
+DASHBOARD_QUEUE_COUNTS_SECONDS = env.int("DASHBOARD_QUEUE_COUNTS_SECONDS", default=30)
 
 # --- Proactive notifications (notifications/) ----------------------------------------------------
 # Reminders before a voucher expires, in days.

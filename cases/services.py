@@ -291,7 +291,8 @@ def case_note_add(*, case: Case, text: str, by, kind: str = CaseEventKind.NOTE) 
 
 def case_mark_first_response(*, case: Case, at: datetime | None = None) -> None:
     """Record the first answer to the customer (an email out or a call), once."""
-    Case.objects.filter(pk=case.pk, first_responded_at__isnull=True).update(first_responded_at=at or timezone.now())
+    Case.objects.filter(pk=case.pk, first_responded_at__isnull=True).update(
+        first_responded_at=at or timezone.now(), updated_at=timezone.now())
 
 
 def cod_correction_promise_key(shipment) -> str:

@@ -5,15 +5,36 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from caseapp import formatting
 from cases import services as case_services
 from cases.models import CaseCategory, CaseChannel, CaseStatus
-from cases.selectors import queue_cases, queue_counts
+from cases.selectors import (
+    queue_cases,
+    queue_counts_from_groups,
+    queue_counts_snapshot,
+    queue_filter_total,
+    queue_page_cases,
+)
 
 from ..forms import QueueFilterForm
 from ..permissions import agent_required
+from ..queue_rows import queue_rows
+
+
+class _CountedPaginator(Paginator):
+    """A paginator told its count (from the grouped counts) instead of asking the database."""
+
+    def __init__(self, object_list, per_page, *, count: int):
+        super().__init__(object_list, per_page)
+        self._known_count = count
+
+    @cached_property
+    def count(self):
+        return self._known_count
 
 
 @agent_required
@@ -21,15 +42,27 @@ def queue(request):
     now = timezone.now()
     form = QueueFilterForm(request.GET or None)
     filters = form.filters()
-    paginator = Paginator(queue_cases(user=request.user, filters=filters, now=now), settings.DASHBOARD_PAGE_SIZE)
+    snapshot = queue_counts_snapshot(now=now)
+    counts = queue_counts_from_groups(snapshot.groups, user=request.user)
+    total = queue_filter_total(snapshot.groups, user=request.user, filters=filters)
+    cases = queue_cases(user=request.user, filters=filters, now=now)
+    # Open cases are counted by the snapshot; a filter that lists resolved or closed ones counts them itself.
+    paginator = (_CountedPaginator(cases, settings.DASHBOARD_PAGE_SIZE, count=total) if total is not None
+                 else Paginator(cases, settings.DASHBOARD_PAGE_SIZE))
     page = paginator.get_page(request.GET.get("page"))
-    counts = queue_counts(user=request.user, now=now)
+    offset = (page.number - 1) * paginator.per_page
+    page.object_list = queue_page_cases(user=request.user, filters=filters, now=now, offset=offset,
+                                        limit=paginator.per_page)
     context = {
         "form": form,
         "filters": filters,
         "page": page,
         "cases": page.object_list,
+        "rows": queue_rows(page.object_list, now=now),
         "counts": counts,
+        # the counts are a snapshot (recounted every DASHBOARD_QUEUE_COUNTS_SECONDS, at once after a change): say
+        # when it was taken whenever it is not this very request's count
+        "counted_at": formatting.time_medium(snapshot.counted_at) if snapshot.counted_at != now else "",
         "status_counts": [(value, _(label), counts.get(f"status:{value}")) for value, label in CaseStatus.choices],
         "category_counts": [(value, _(label), counts[f"category:{value}"]) for value, label in CaseCategory.choices],
         "channel_counts": [(value, _(label), counts[f"channel:{value}"]) for value, label in CaseChannel.choices],

@@ -17,7 +17,7 @@ from tests.factories import CaseFactory, CustomerFactory, OrderFactory, UserFact
 
 pytestmark = pytest.mark.django_db
 
-QUEUE_PAGE_QUERIES = 6  # session, user, roles, page count, page rows, filter counts
+QUEUE_PAGE_QUERIES = 6  # session, user, roles, newest case change, filter counts (grouped; the page count too), rows
 
 
 def _numbers(response):
