@@ -1,6 +1,7 @@
 """Celery tasks: thin, take ids, safe to run twice or at once (the database guards, not the task)."""
 
 import logging
+import time
 
 from celery import shared_task
 from django.conf import settings
@@ -17,8 +18,8 @@ from .scans.shipments import (
     uncollected_parcel_handle,
     uncollected_parcels_queryset,
 )
-from .scans.vouchers import expiring_vouchers_scan, voucher_reminder_queue
-from .services import MessageSendDeferred, message_send, outbox_sweep
+from .scans.vouchers import expiring_vouchers_scan, voucher_reminders_queue
+from .services import MessageSendDeferred, message_send, message_send_batch, outbox_sweep
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +32,25 @@ def send_message_task(self, message_id: int) -> str:
     except MessageSendDeferred as deferred:
         # The row already says when; if this retry cannot be published, the sweep finds the row.
         raise self.retry(countdown=deferred.retry_in_seconds, exc=deferred) from deferred
+
+
+# The same hard limit for a batch: a row is "sending" only between its own claim and settle, both inside it.
+@shared_task(time_limit=settings.NOTIFICATIONS_SENDING_TIMEOUT_SECONDS)
+def send_messages_task(message_ids: list[int]) -> int:
+    """Send a batch of outbox rows over one provider session; rows to try later get their own delayed task."""
+    batch = message_send_batch(message_ids=message_ids, started=time.monotonic())
+    for deferred in batch.deferred:
+        try:
+            send_message_task.apply_async(args=[deferred.message_id], countdown=deferred.retry_in_seconds,
+                                          retry=False)
+        except Exception as exc:  # the row already says when; the sweep finds it
+            logger.warning("Message %s left queued for the sweep: broker unavailable (%s)", deferred.message_id, exc)
+    if batch.left:
+        try:
+            send_messages_task.apply_async(args=[batch.left], retry=False)
+        except Exception as exc:
+            logger.warning("%s messages left queued for the sweep: broker unavailable (%s)", len(batch.left), exc)
+    return sum(outcome.result == "sent" for outcome in batch.outcomes)
 
 
 @shared_task
@@ -57,7 +77,7 @@ def scan_expiring_vouchers_task() -> int:
 
 @shared_task
 def queue_voucher_reminders_task(voucher_ids: list[int]) -> int:
-    return _each(voucher_ids, voucher_reminder_queue, "voucher_id")
+    return voucher_reminders_queue(voucher_ids=voucher_ids)
 
 
 @shared_task
