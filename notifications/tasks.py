@@ -8,7 +8,7 @@ from django.conf import settings
 from django.db import IntegrityError
 from django.utils import timezone
 
-from .scans import keyset_enqueue
+from .scans import handover_release, keyset_enqueue
 from .scans.promises import overdue_promises_queryset, promise_overdue_alert
 from .scans.shipments import (
     cod_mismatch_handle,
@@ -82,39 +82,55 @@ def queue_voucher_reminders_task(voucher_ids: list[int]) -> int:
 
 @shared_task
 def scan_late_shipments_task() -> int:
-    return keyset_enqueue(late_shipments_queryset(now=timezone.now()), handle_late_shipments_task.delay)
+    return keyset_enqueue(late_shipments_queryset(now=timezone.now()), handle_late_shipments_task.delay,
+                          handed_over="late_shipment")
 
 
 @shared_task
 def handle_late_shipments_task(shipment_ids: list[int]) -> int:
-    return _each(shipment_ids, late_shipment_handle, "shipment_id")
+    try:
+        return _each(shipment_ids, late_shipment_handle, "shipment_id")
+    finally:
+        handover_release("late_shipment", shipment_ids)
 
 
 @shared_task
 def scan_cod_mismatches_task() -> int:
-    return keyset_enqueue(cod_mismatches_queryset(now=timezone.now()), handle_cod_mismatches_task.delay)
+    return keyset_enqueue(cod_mismatches_queryset(now=timezone.now()), handle_cod_mismatches_task.delay,
+                          handed_over="cod_mismatch")
 
 
 @shared_task
 def handle_cod_mismatches_task(shipment_ids: list[int]) -> int:
-    return _each(shipment_ids, cod_mismatch_handle, "shipment_id")
+    try:
+        return _each(shipment_ids, cod_mismatch_handle, "shipment_id")
+    finally:
+        handover_release("cod_mismatch", shipment_ids)
 
 
 @shared_task
 def scan_uncollected_parcels_task() -> int:
-    return keyset_enqueue(uncollected_parcels_queryset(now=timezone.now()), handle_uncollected_parcels_task.delay)
+    return keyset_enqueue(uncollected_parcels_queryset(now=timezone.now()), handle_uncollected_parcels_task.delay,
+                          handed_over="not_collected")
 
 
 @shared_task
 def handle_uncollected_parcels_task(shipment_ids: list[int]) -> int:
-    return _each(shipment_ids, uncollected_parcel_handle, "shipment_id")
+    try:
+        return _each(shipment_ids, uncollected_parcel_handle, "shipment_id")
+    finally:
+        handover_release("not_collected", shipment_ids)
 
 
 @shared_task
 def scan_overdue_promises_task() -> int:
-    return keyset_enqueue(overdue_promises_queryset(now=timezone.now()), alert_overdue_promises_task.delay)
+    return keyset_enqueue(overdue_promises_queryset(now=timezone.now()), alert_overdue_promises_task.delay,
+                          handed_over="overdue_promise")
 
 
 @shared_task
 def alert_overdue_promises_task(promise_ids: list[int]) -> int:
-    return _each(promise_ids, promise_overdue_alert, "promise_id")
+    try:
+        return _each(promise_ids, promise_overdue_alert, "promise_id")
+    finally:
+        handover_release("overdue_promise", promise_ids)

@@ -202,3 +202,52 @@ def test_a_session_the_server_closed_is_replaced_before_the_next_row_is_claimed(
     # then the second row is sent over a new session, not held in doubt
     assert [outcome.result for outcome in result.outcomes] == ["sent", "sent"]
     assert len(sessions) == 2
+
+
+@pytest.fixture
+def markers(settings):
+    if not settings.CELERY_BROKER_URL.startswith("redis"):
+        pytest.skip("hand-over markers live in the broker's Redis")
+    from notifications.scans import _marker_redis
+
+    client = _marker_redis()
+    pattern = f"caseapp:handed-over:{settings.DATABASES['default']['NAME']}:test-scan:*"
+    client.delete(*client.keys(pattern) or ["none"])
+    yield
+    client.delete(*client.keys(pattern) or ["none"])
+
+
+def test_a_scan_does_not_publish_again_what_a_queued_batch_still_holds(markers):
+    from customers.models import Customer
+    from notifications.scans import handover_release, keyset_enqueue
+
+    # given three rows a scan finds
+    rows = [CustomerFactory().pk for _ in range(3)]
+    queryset = Customer.objects.filter(pk__in=rows)
+    published = []
+    # when the scan runs twice before any worker took the batch
+    assert keyset_enqueue(queryset, published.append, batch_size=2, handed_over="test-scan") == 3
+    assert keyset_enqueue(queryset, published.append, batch_size=2, handed_over="test-scan") == 0
+    # then the rows were published once
+    assert sorted(pk for batch in published for pk in batch) == sorted(rows)
+    # when the handler has run its first batch (and, say, failed on its rows: the queryset still finds them)
+    handover_release("test-scan", published[0])
+    # then the next scan publishes those rows again, and only those
+    assert keyset_enqueue(queryset, published.append, batch_size=2, handed_over="test-scan") == len(published[0])
+    assert published[-1] == published[0]
+
+
+def test_a_batch_that_cannot_be_published_leaves_no_marker(markers):
+    from customers.models import Customer
+    from notifications.scans import keyset_enqueue
+
+    rows = [CustomerFactory().pk for _ in range(2)]
+    queryset = Customer.objects.filter(pk__in=rows)
+
+    def broker_down(ids):
+        raise ConnectionError("broker down")
+
+    with pytest.raises(ConnectionError):
+        keyset_enqueue(queryset, broker_down, handed_over="test-scan")
+    published = []
+    assert keyset_enqueue(queryset, published.append, handed_over="test-scan") == 2
