@@ -13,6 +13,7 @@ Rows are voucher reminders rendered in the four languages.
 """
 
 import argparse
+import logging
 import os
 import re
 import resource
@@ -38,7 +39,7 @@ from django.db import connection  # noqa: E402
 
 from notifications import catalogue  # noqa: E402
 from notifications.models import Message, MessageStatus  # noqa: E402
-from notifications.services import message_send  # noqa: E402
+from notifications.services import message_send, message_send_batch  # noqa: E402
 from notifications.tasks import send_message_task, send_messages_task  # noqa: E402
 
 
@@ -51,6 +52,9 @@ class CountingHandler:
         with self.lock:
             self.count += 1
         return "250 OK"
+
+
+logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd logs every SMTP command at INFO
 
 
 def free_port() -> int:
@@ -134,18 +138,22 @@ def main():
     controller = Controller(handler, hostname="127.0.0.1", port=free_port())
     controller.start()
     try:
-        # 1. in-process
+        # 1. in-process, one sender: row by row (a connection per row) and in batches (one session per batch)
         settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
         settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", controller.port
-        sent_total = [args.messages]
-        ids = rows("inproc", args.messages)
-        started = time.perf_counter()
-        for message_id in ids:
-            message_send(message_id=message_id)
-        elapsed = time.perf_counter() - started
-        assert Message.objects.filter(pk__in=ids, status=MessageStatus.SENT).count() == len(ids)
-        print(f"in-process, one sender: {len(ids)} messages in {elapsed:.2f} s = {len(ids) / elapsed:.0f} msg/s; "
-              f"load {load_average()}", flush=True)
+        sent_total = [0]
+        size = settings.NOTIFICATIONS_SEND_BATCH_SIZE
+        for name, send in (("row by row (before)", lambda ids: [message_send(message_id=i) for i in ids]),
+                           ("in batches (after)", lambda ids: [message_send_batch(message_ids=ids[n:n + size])
+                                                               for n in range(0, len(ids), size)])):
+            ids = rows("inproc", args.messages)
+            cpu, started = time.process_time(), time.perf_counter()
+            send(ids)
+            elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
+            assert Message.objects.filter(pk__in=ids, status=MessageStatus.SENT).count() == len(ids)
+            sent_total[0] += len(ids)
+            print(f"in-process, one sender, {name}: {len(ids)} messages in {elapsed:.2f} s = "
+                  f"{len(ids) / elapsed:.0f} msg/s; CPU {cpu:.2f} s; load {load_average()}", flush=True)
 
         # 2. real worker, interleaved: the way before (a task and an SMTP connection per row, a new database
         # connection per task) and after (batches over one SMTP session, persistent database connections)

@@ -225,7 +225,8 @@ def main() -> None:
     if args.handle:
         due: list[int] = []
         expiring_vouchers_scan(enqueue=due.extend, now=timezone.now())
-        sample = due[: args.handle]
+        bench = set(Voucher.objects.filter(code__startswith="BENCH-", pk__in=due).values_list("pk", flat=True))
+        sample = [voucher_id for voucher_id in due if voucher_id in bench][: args.handle]
         print(f"handler on {len(sample):,} due vouchers (batches of {settings.NOTIFICATIONS_SCAN_BATCH_SIZE}, "
               f"emails handed over on commit to {settings.CELERY_BROKER_URL}), load {load_average()}")
         for round_ in range(1, args.rounds + 1):
