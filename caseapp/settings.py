@@ -149,6 +149,11 @@ DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"].setdefault("TEST", {})
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     DATABASES["default"]["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE"}
+# A reused connection is checked before its first query (so a restarted database costs a check, not an error).
+DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
+# A Celery worker keeps its database connection this many seconds between tasks (0: a new one for every task, as
+# Celery's Django fixup does by default); caseapp.celery applies it to worker processes only.
+WORKER_DB_CONN_MAX_AGE = env.int("WORKER_DB_CONN_MAX_AGE", default=300)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- The audit trail (audit/, django-pghistory on django-pgtrigger) ----------------------------------------------
@@ -220,6 +225,10 @@ else:
         "control_folder": str(BROKER_DIR / "control"),  # else kombu writes control/*.exchange into the cwd
         "store_processed": False,
     }
+if WORKER_DB_CONN_MAX_AGE:
+    # Celery's fixup closes every connection before and after each task unless this is set; caseapp.celery closes
+    # the unusable or obsolete ones instead (close_old_connections, as Django does after each request).
+    CELERY_DB_REUSE_MAX = 1_000_000
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -299,6 +308,8 @@ NOTIFICATIONS_COD_FIX_HOURS = env.int("NOTIFICATIONS_COD_FIX_HOURS", default=4)
 # this many hours after the escalation, the customer is told it is at risk (never a new date after the occasion).
 NOTIFICATIONS_DATE_CRITICAL_ACT_HOURS = env.int("NOTIFICATIONS_DATE_CRITICAL_ACT_HOURS", default=4)
 NOTIFICATIONS_SCAN_BATCH_SIZE = env.int("NOTIFICATIONS_SCAN_BATCH_SIZE", default=500)
+# Rows handed to one send_messages_task, sent over one provider session (1: one task and one connection a row).
+NOTIFICATIONS_SEND_BATCH_SIZE = env.int("NOTIFICATIONS_SEND_BATCH_SIZE", default=50)
 # Sending: attempts, exponential backoff (kept well below the broker's visibility timeout), and the sweep.
 NOTIFICATIONS_MAX_ATTEMPTS = env.int("NOTIFICATIONS_MAX_ATTEMPTS", default=8)
 NOTIFICATIONS_RETRY_BACKOFF_SECONDS = env.int("NOTIFICATIONS_RETRY_BACKOFF_SECONDS", default=30)

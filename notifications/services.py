@@ -32,6 +32,7 @@ import json
 import logging
 import smtplib
 import socket
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -114,16 +115,22 @@ def _json_context(context: dict | None) -> dict:
         raise ValidationError({"context": f"The context must be JSON-serialisable: {exc}"}) from exc
 
 
-@transaction.atomic
-def message_queue(
-    *, recipient: str, template: str, idempotency_key: str, context: dict | None = None, language: str = "en",
-    time_zone: str = "UTC", case=None, send_after: timedelta | None = None,
-) -> tuple[Message, bool]:
-    """Write one outbox row in the caller's transaction; the worker gets it when that transaction commits.
+def _messages_hand_over(message_ids: list[int]) -> None:
+    """Give rows to the worker in batches (send_messages_task: one provider session per batch)."""
+    from .tasks import send_messages_task
 
-    The idempotency key is unique: queueing the same key again returns the existing row and sends nothing more.
-    ``send_after`` keeps the row queued that long first, so a person can still hold it back (message_hold_back).
-    """
+    size = max(settings.NOTIFICATIONS_SEND_BATCH_SIZE, 1)
+    for start in range(0, len(message_ids), size):
+        try:
+            send_messages_task.apply_async(args=[message_ids[start:start + size]], retry=False)
+        except Exception as exc:  # the broker is down: the rows wait for the sweep
+            logger.warning("%s messages left queued for the sweep: broker unavailable (%s)",
+                           len(message_ids) - start, exc)
+            return
+
+
+def message_errors(*, recipient: str, template: str, idempotency_key: str, language: str) -> dict[str, str]:
+    """What is wrong with a message to be queued, by field (empty: nothing)."""
     errors = {}
     if template not in TEMPLATES:
         errors["template"] = f"{template!r} is not a known message template."
@@ -136,6 +143,21 @@ def message_queue(
     languages = [code for code, _ in settings.LANGUAGES]
     if language not in languages:
         errors["language"] = f"{language!r} is not one of {', '.join(languages)}."
+    return errors
+
+
+@transaction.atomic
+def message_queue(
+    *, recipient: str, template: str, idempotency_key: str, context: dict | None = None, language: str = "en",
+    time_zone: str = "UTC", case=None, send_after: timedelta | None = None,
+) -> tuple[Message, bool]:
+    """Write one outbox row in the caller's transaction; the worker gets it when that transaction commits.
+
+    The idempotency key is unique: queueing the same key again returns the existing row and sends nothing more.
+    ``send_after`` keeps the row queued that long first, so a person can still hold it back (message_hold_back).
+    """
+    errors = message_errors(recipient=recipient, template=template, idempotency_key=idempotency_key,
+                            language=language)
     if errors:
         raise ValidationError(errors)
     values = _json_context(context)
@@ -155,6 +177,75 @@ def message_queue(
         return existing, False
     transaction.on_commit(partial(_message_hand_over, message.pk, delay or None), robust=True)
     return message, True
+
+
+@dataclass(frozen=True)
+class MessageDraft:
+    """One message for message_queue_many: the arguments of message_queue, without a case or a delay."""
+
+    recipient: str
+    template: str
+    idempotency_key: str
+    context: dict
+    language: str = "en"
+    time_zone: str = "UTC"
+
+
+@transaction.atomic
+def message_queue_many(*, drafts: list[MessageDraft]) -> list[int]:
+    """Write many outbox rows in one INSERT, in the caller's transaction; handed over in batches on commit.
+
+    As message_queue, row by row: a draft whose idempotency key is already queued adds nothing (INSERT ... ON
+    CONFLICT DO NOTHING on the unique key). Returns the ids of the rows this call inserted; only they are handed
+    over. Raises ValidationError, naming the key, for a draft message_queue would refuse (nothing is written).
+    """
+    if not drafts:
+        return []
+    for draft in drafts:
+        errors = message_errors(recipient=draft.recipient, template=draft.template,
+                                idempotency_key=draft.idempotency_key, language=draft.language)
+        if errors:
+            raise ValidationError({draft.idempotency_key or "idempotency_key": list(errors.values())})
+    now = timezone.now()
+    rows = [
+        {"idempotency_key": draft.idempotency_key.strip(), "recipient": draft.recipient, "template": draft.template,
+         "context": _json_context(draft.context), "language": draft.language, "time_zone": draft.time_zone or "UTC",
+         "status": MessageStatus.QUEUED, "attempts": 0, "last_error": "", "esp_message_id": "", "case": None,
+         "created_at": now, "next_attempt_at": now, "status_changed_at": now}
+        for draft in drafts
+    ]
+    inserted = [message_id for (message_id,) in insert_ignoring_conflicts(
+        Message, rows, conflict_fields=["idempotency_key"], returning=["id"])]
+    if inserted:
+        transaction.on_commit(partial(_messages_hand_over, sorted(inserted)), robust=True)
+    return inserted
+
+
+def insert_ignoring_conflicts(model, rows: list[dict], *, conflict_fields: list[str],
+                              returning: list[str]) -> list[tuple]:
+    """INSERT the rows in one statement, ON CONFLICT (the unique fields) DO NOTHING, RETURNING the inserted rows.
+
+    Django's bulk_create(ignore_conflicts=True) does not say which rows it inserted; this does (PostgreSQL, and
+    SQLite 3.35+). Values are prepared by the model's fields, as save() prepares them.
+    """
+    if not rows:
+        return []
+    connection = transaction.get_connection()
+    quote = connection.ops.quote_name
+    fields = [model._meta.get_field(name) for name in rows[0]]
+    params = []
+    for row in rows:
+        params.extend(field.get_db_prep_save(row[field.name], connection) for field in fields)
+    placeholders = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    sql = (
+        f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(field.column) for field in fields)}) "
+        f"VALUES {', '.join([placeholders] * len(rows))} "
+        f"ON CONFLICT ({', '.join(quote(model._meta.get_field(name).column) for name in conflict_fields)}) "
+        f"DO NOTHING RETURNING {', '.join(quote(model._meta.get_field(name).column) for name in returning)}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
 
 
 HELD_BACK_PREFIX = "held back: "
@@ -452,10 +543,97 @@ def message_send(*, message_id: int, now: datetime | None = None) -> SendOutcome
             return _message_settle_error(message, exc, left_us=True, now=now or timezone.now())
         return _message_settle_sent(message, email, now=now or timezone.now())
     finally:
-        try:
-            connection.close()
-        except Exception:  # the outcome is already committed; a goodbye that fails changes nothing
-            logger.debug("Closing the email connection after message %s failed", message_id, exc_info=True)
+        _connection_close(connection, message_id)
+
+
+def _connection_close(connection, message_id: int) -> None:
+    try:
+        connection.close()
+    except Exception:  # the outcome is already committed; a goodbye that fails changes nothing
+        logger.debug("Closing the email connection after message %s failed", message_id, exc_info=True)
+
+
+def _connection_is_alive(connection) -> bool:
+    """Before a session is reused: an SMTP server may have hung up on an idle session, and a send on a dead one
+    would fail after "the message left us" (a doubt) although nothing was sent. NOOP asks, at the cost of one
+    round trip. HTTP backends (anymail) check their pooled connections themselves before reuse (urllib3)."""
+    smtp = getattr(connection, "connection", None)
+    if not isinstance(smtp, smtplib.SMTP):
+        return True
+    try:
+        return smtp.noop()[0] == 250
+    except Exception:  # noqa: BLE001 (any failure means: open a new session)
+        return False
+
+
+@dataclass
+class BatchOutcome:
+    outcomes: list[SendOutcome]
+    deferred: list[MessageSendDeferred]  # queued again, each due after its backoff
+    left: list[int]  # not claimed in this run (the time limit came near): hand them over again
+
+
+def batch_claim_guard_seconds() -> float:
+    """A batch claims its next row only while this much of the send time limit is left: three provider timeouts
+    (the single send's own margin, NOTIFICATIONS_SENDING_TIMEOUT_SECONDS >= 3 * EMAIL_TIMEOUT by default), or half
+    the limit where it is set shorter than that."""
+    limit = settings.NOTIFICATIONS_SENDING_TIMEOUT_SECONDS
+    margin = 3 * settings.EMAIL_TIMEOUT
+    return margin if limit > margin else limit / 2
+
+
+def message_send_batch(*, message_ids: list[int], started: float | None = None) -> BatchOutcome:
+    """Send several outbox rows over one provider session (one SMTP connection, one HTTP session).
+
+    Each row goes through the same three steps as in message_send, one row after the other: claimed (committed
+    "sending") just before its hand-over, settled just after, so at most one row of the batch is ever "sending"
+    and a row already sent, being sent or not due is left alone. A row whose send failed is settled as message_send
+    settles it (retried later, failed, or in doubt) and the session is closed; the next row opens a new one.
+    Rows are claimed only while the task's time limit is not near (batch_claim_guard_seconds); the rest are
+    returned in `left`, for a new task.
+    """
+    started = time.monotonic() if started is None else started
+    deadline = started + settings.NOTIFICATIONS_SENDING_TIMEOUT_SECONDS - batch_claim_guard_seconds()
+    result = BatchOutcome(outcomes=[], deferred=[], left=[])
+    connection = None
+    try:
+        for index, message_id in enumerate(message_ids):
+            if index and time.monotonic() >= deadline:
+                result.left = list(message_ids[index:])
+                break
+            if connection is not None and not _connection_is_alive(connection):
+                _connection_close(connection, message_id)
+                connection = None
+            claim = _message_claim(message_id=message_id, now=timezone.now())
+            if isinstance(claim, SendOutcome):
+                result.outcomes.append(claim)
+                continue
+            message, email = claim
+            try:
+                if connection is None:
+                    connection = get_connection(fail_silently=False)
+                    try:
+                        connection.open()
+                    except Exception as exc:  # nothing reached the provider
+                        _connection_close(connection, message_id)
+                        connection = None
+                        result.outcomes.append(_message_settle_error(message, exc, left_us=False, now=timezone.now()))
+                        continue
+                email.connection = connection
+                try:
+                    email.send(fail_silently=False)
+                except Exception as exc:
+                    _connection_close(connection, message_id)
+                    connection = None
+                    result.outcomes.append(_message_settle_error(message, exc, left_us=True, now=timezone.now()))
+                    continue
+                result.outcomes.append(_message_settle_sent(message, email, now=timezone.now()))
+            except MessageSendDeferred as deferred:
+                result.deferred.append(deferred)
+    finally:
+        if connection is not None:
+            _connection_close(connection, message_ids[-1])
+    return result
 
 
 def message_doubt_resolve(*, message_id: int, now: datetime | None = None) -> str | None:

@@ -1,13 +1,14 @@
 """Celery tasks: thin, take ids, safe to run twice or at once (the database guards, not the task)."""
 
 import logging
+import time
 
 from celery import shared_task
 from django.conf import settings
 from django.db import IntegrityError
 from django.utils import timezone
 
-from .scans import keyset_enqueue
+from .scans import handover_release, keyset_enqueue
 from .scans.promises import overdue_promises_queryset, promise_overdue_alert
 from .scans.shipments import (
     cod_mismatch_handle,
@@ -17,8 +18,8 @@ from .scans.shipments import (
     uncollected_parcel_handle,
     uncollected_parcels_queryset,
 )
-from .scans.vouchers import expiring_vouchers_scan, voucher_reminder_queue
-from .services import MessageSendDeferred, message_send, outbox_sweep
+from .scans.vouchers import expiring_vouchers_scan, voucher_reminders_queue
+from .services import MessageSendDeferred, message_send, message_send_batch, outbox_sweep
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +32,25 @@ def send_message_task(self, message_id: int) -> str:
     except MessageSendDeferred as deferred:
         # The row already says when; if this retry cannot be published, the sweep finds the row.
         raise self.retry(countdown=deferred.retry_in_seconds, exc=deferred) from deferred
+
+
+# The same hard limit for a batch: a row is "sending" only between its own claim and settle, both inside it.
+@shared_task(time_limit=settings.NOTIFICATIONS_SENDING_TIMEOUT_SECONDS)
+def send_messages_task(message_ids: list[int]) -> int:
+    """Send a batch of outbox rows over one provider session; rows to try later get their own delayed task."""
+    batch = message_send_batch(message_ids=message_ids, started=time.monotonic())
+    for deferred in batch.deferred:
+        try:
+            send_message_task.apply_async(args=[deferred.message_id], countdown=deferred.retry_in_seconds,
+                                          retry=False)
+        except Exception as exc:  # the row already says when; the sweep finds it
+            logger.warning("Message %s left queued for the sweep: broker unavailable (%s)", deferred.message_id, exc)
+    if batch.left:
+        try:
+            send_messages_task.apply_async(args=[batch.left], retry=False)
+        except Exception as exc:
+            logger.warning("%s messages left queued for the sweep: broker unavailable (%s)", len(batch.left), exc)
+    return sum(outcome.result == "sent" for outcome in batch.outcomes)
 
 
 @shared_task
@@ -57,44 +77,60 @@ def scan_expiring_vouchers_task() -> int:
 
 @shared_task
 def queue_voucher_reminders_task(voucher_ids: list[int]) -> int:
-    return _each(voucher_ids, voucher_reminder_queue, "voucher_id")
+    return voucher_reminders_queue(voucher_ids=voucher_ids)
 
 
 @shared_task
 def scan_late_shipments_task() -> int:
-    return keyset_enqueue(late_shipments_queryset(now=timezone.now()), handle_late_shipments_task.delay)
+    return keyset_enqueue(late_shipments_queryset(now=timezone.now()), handle_late_shipments_task.delay,
+                          handed_over="late_shipment")
 
 
 @shared_task
 def handle_late_shipments_task(shipment_ids: list[int]) -> int:
-    return _each(shipment_ids, late_shipment_handle, "shipment_id")
+    try:
+        return _each(shipment_ids, late_shipment_handle, "shipment_id")
+    finally:
+        handover_release("late_shipment", shipment_ids)
 
 
 @shared_task
 def scan_cod_mismatches_task() -> int:
-    return keyset_enqueue(cod_mismatches_queryset(now=timezone.now()), handle_cod_mismatches_task.delay)
+    return keyset_enqueue(cod_mismatches_queryset(now=timezone.now()), handle_cod_mismatches_task.delay,
+                          handed_over="cod_mismatch")
 
 
 @shared_task
 def handle_cod_mismatches_task(shipment_ids: list[int]) -> int:
-    return _each(shipment_ids, cod_mismatch_handle, "shipment_id")
+    try:
+        return _each(shipment_ids, cod_mismatch_handle, "shipment_id")
+    finally:
+        handover_release("cod_mismatch", shipment_ids)
 
 
 @shared_task
 def scan_uncollected_parcels_task() -> int:
-    return keyset_enqueue(uncollected_parcels_queryset(now=timezone.now()), handle_uncollected_parcels_task.delay)
+    return keyset_enqueue(uncollected_parcels_queryset(now=timezone.now()), handle_uncollected_parcels_task.delay,
+                          handed_over="not_collected")
 
 
 @shared_task
 def handle_uncollected_parcels_task(shipment_ids: list[int]) -> int:
-    return _each(shipment_ids, uncollected_parcel_handle, "shipment_id")
+    try:
+        return _each(shipment_ids, uncollected_parcel_handle, "shipment_id")
+    finally:
+        handover_release("not_collected", shipment_ids)
 
 
 @shared_task
 def scan_overdue_promises_task() -> int:
-    return keyset_enqueue(overdue_promises_queryset(now=timezone.now()), alert_overdue_promises_task.delay)
+    return keyset_enqueue(overdue_promises_queryset(now=timezone.now()), alert_overdue_promises_task.delay,
+                          handed_over="overdue_promise")
 
 
 @shared_task
 def alert_overdue_promises_task(promise_ids: list[int]) -> int:
-    return _each(promise_ids, promise_overdue_alert, "promise_id")
+    try:
+        return _each(promise_ids, promise_overdue_alert, "promise_id")
+    finally:
+        handover_release("overdue_promise", promise_ids)

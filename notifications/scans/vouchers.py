@@ -1,17 +1,21 @@
 """Vouchers about to expire: one reminder per voucher per offset, ever (VoucherReminder's unique constraint)."""
 
+import logging
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.utils import timezone
 
 from vouchers.models import Voucher, VoucherReminder, VoucherStatus
 
 from .. import catalogue
 from ..selectors import local_today
-from ..services import message_queue
+from ..services import MessageDraft, insert_ignoring_conflicts, message_errors, message_queue_many
+
+logger = logging.getLogger(__name__)
 
 REMINDABLE_STATUSES = (VoucherStatus.ACTIVE, VoucherStatus.EXTENDED)
 
@@ -80,36 +84,68 @@ def expiring_vouchers_scan(*, enqueue: Callable[[list[int]], object], now: datet
     return found
 
 
-@transaction.atomic
 def voucher_reminder_queue(*, voucher_id: int, now: datetime | None = None) -> VoucherReminder | None:
     """Record the due reminder and queue its email, in one transaction; None when nothing is due (any more)."""
+    made = voucher_reminders_queue(voucher_ids=[voucher_id], now=now, raise_errors=True)
+    if not made:
+        return None
+    return VoucherReminder.objects.get(voucher_id=voucher_id, offset_days=made[voucher_id])
+
+
+@transaction.atomic
+def voucher_reminders_queue(*, voucher_ids: list[int], now: datetime | None = None,
+                            raise_errors: bool = False) -> dict[int, int]:
+    """Record the due reminders of a batch of vouchers and queue their emails, in one transaction.
+
+    Re-checks each voucher (still remindable, the offset due in the holder's time zone), then one INSERT of the
+    reminder rows, ON CONFLICT (voucher, offset) DO NOTHING: the unique constraint is the guard, so a batch run
+    twice, or by two workers at once, reminds each voucher once per offset. Outbox rows are written (one INSERT)
+    only for the reminders this run inserted, and handed over in batches when the transaction commits.
+    A voucher whose email message_queue would refuse (say, a holder's address that is not one) gets no reminder
+    and is logged; the rest of the batch goes on (``raise_errors``: raise the ValidationError instead).
+    Returns {voucher id: offset} of the reminders made.
+    """
     now = now or timezone.now()
-    voucher = Voucher.objects.select_related("holder").filter(pk=voucher_id).first()
-    if voucher is None or voucher.status not in REMINDABLE_STATUSES or voucher.holder is None or voucher.balance <= 0:
-        return None
-    holder = voucher.holder
-    offset = reminder_offset_due(
-        valid_until=voucher.valid_until, today=local_today(now, holder.time_zone),
-        offsets=settings.VOUCHER_REMINDER_OFFSETS_DAYS,
+    offsets = settings.VOUCHER_REMINDER_OFFSETS_DAYS
+    vouchers = (
+        Voucher.objects.filter(pk__in=list(voucher_ids), status__in=REMINDABLE_STATUSES, holder__isnull=False,
+                               balance__gt=0)
+        .order_by("pk")
+        .values_list("pk", "code", "balance", "currency", "valid_until", "holder__name", "holder__email",
+                     "holder__preferred_language", "holder__time_zone")
     )
-    if offset is None:
-        return None
-    try:
-        with transaction.atomic():
-            reminder = VoucherReminder.objects.create(
-                voucher=voucher, offset_days=offset, valid_until=voucher.valid_until
-            )
-    except IntegrityError:  # already reminded at this offset (another scan got there first)
-        return None
-    message_queue(
-        recipient=holder.email, template=catalogue.VOUCHER_REMINDER,
-        idempotency_key=f"voucher-reminder:{voucher.pk}:{offset}",
-        language=holder.preferred_language, time_zone=holder.time_zone,
-        context={
-            "customer_name": holder.name, "voucher_code": voucher.code, "balance": str(voucher.balance),
-            "currency": voucher.currency, "expiry_date": voucher.valid_until.isoformat(),
-            "days_left": (voucher.valid_until - local_today(now, holder.time_zone)).days,
-            "where_to_use": settings.NOTIFICATIONS_VOUCHER_WHERE_TO_USE, "offset_days": offset,
-        },
+    due = {}
+    for voucher_id, code, balance, currency, valid_until, name, email, language, time_zone in vouchers:
+        today = local_today(now, time_zone)
+        offset = reminder_offset_due(valid_until=valid_until, today=today, offsets=offsets)
+        if offset is None:
+            continue
+        draft = MessageDraft(
+            recipient=email, template=catalogue.VOUCHER_REMINDER,
+            idempotency_key=f"voucher-reminder:{voucher_id}:{offset}", language=language, time_zone=time_zone,
+            context={
+                "customer_name": name, "voucher_code": code, "balance": str(balance), "currency": currency,
+                "expiry_date": valid_until.isoformat(), "days_left": (valid_until - today).days,
+                "where_to_use": settings.NOTIFICATIONS_VOUCHER_WHERE_TO_USE, "offset_days": offset,
+            },
+        )
+        errors = message_errors(recipient=draft.recipient, template=draft.template,
+                                idempotency_key=draft.idempotency_key, language=draft.language)
+        if errors:
+            if raise_errors:
+                raise ValidationError(errors)
+            logger.error("Voucher %s: no reminder, its email cannot be queued: %s", voucher_id, errors)
+            continue
+        due[voucher_id] = (offset, valid_until, draft)
+    if not due:
+        return {}
+    created_at = timezone.now()
+    made = insert_ignoring_conflicts(
+        VoucherReminder,
+        [{"voucher": voucher_id, "offset_days": offset, "valid_until": valid_until, "created_at": created_at}
+         for voucher_id, (offset, valid_until, _) in due.items()],
+        conflict_fields=["voucher", "offset_days"], returning=["voucher", "offset_days"],
     )
-    return reminder
+    made = dict(made)
+    message_queue_many(drafts=[due[voucher_id][2] for voucher_id in sorted(made)])
+    return made
