@@ -238,7 +238,8 @@ def insert_ignoring_conflicts(model, rows: list[dict], *, conflict_fields: list[
         params.extend(field.get_db_prep_save(row[field.name], connection) for field in fields)
     placeholders = "(" + ", ".join(["%s"] * len(fields)) + ")"
     sql = (
-        f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(field.column) for field in fields)}) "
+        # Only the model's own table and column names, quoted, go into the text; every value is a parameter.
+        f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(field.column) for field in fields)}) "  # nosec B608
         f"VALUES {', '.join([placeholders] * len(rows))} "
         f"ON CONFLICT ({', '.join(quote(model._meta.get_field(name).column) for name in conflict_fields)}) "
         f"DO NOTHING RETURNING {', '.join(quote(model._meta.get_field(name).column) for name in returning)}"
