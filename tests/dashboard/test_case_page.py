@@ -276,3 +276,28 @@ def test_the_facts_from_what_the_page_read_are_the_facts_the_policy_reads_itself
     # when / then: the facts built from them are those the policy builds with its own queries
     assert case_facts(case=story_case, loyalty=customer_loyalty_facts(customer=story_case.customer),
                       remedies=case_remedies(case=story_case)) == case_facts(case=story_case)
+
+
+def test_a_forms_kept_html_is_the_html_it_renders_and_changes_with_its_choices(agent, other_agent):
+    # given the assign form, its staff list given as the case page gives it
+    from django.template.loader import render_to_string
+
+    from dashboard.forms import AssignForm, staff_users
+    from dashboard.templatetags.form_tags import form_fields, form_fields_forget
+    from dashboard.views.cases import _staff_choices
+
+    def form(users, owner):
+        assign = AssignForm(initial={"owner": owner})
+        assign.fields["owner"].choices = _staff_choices(assign.fields["owner"], users)
+        return assign
+
+    form_fields_forget()
+    users = list(staff_users())
+    # when rendered twice (the second from the kept HTML) / then: what the full form renders, each time
+    fresh = render_to_string("dashboard/_form_fields.html", {"form": AssignForm(initial={"owner": agent.pk})})
+    assert form_fields(form(users, agent.pk)) == fresh == form_fields(form(users, agent.pk))
+    # and another owner, another staff list or the user's own input are not served from the kept HTML
+    assert form_fields(form(users, other_agent.pk)) != fresh
+    assert other_agent.username not in form_fields(form([agent], agent.pk))
+    bound = AssignForm({"owner": "nobody-such"})
+    assert "errors" in str(form_fields(bound)) or "error" in str(form_fields(bound))
