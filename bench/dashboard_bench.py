@@ -111,6 +111,32 @@ def load(customers: int, orders: int, cases: int) -> None:
           f"{time.perf_counter() - started:.0f} s")
 
 
+FULL_CASES_SQL = """
+SELECT c.arrival_number FROM cases_case c
+WHERE c.status IN ('new', 'open', 'waiting_on_shop', 'waiting_on_customer')
+  AND EXISTS (SELECT 1 FROM orders_orderline l WHERE l.order_id = c.order_id)
+  AND EXISTS (SELECT 1 FROM orders_shipment s JOIN orders_shipmentevent e ON e.shipment_id = s.id
+              WHERE s.order_id = c.order_id)
+  AND (c.voucher_id IS NOT NULL OR EXISTS (SELECT 1 FROM vouchers_voucher v WHERE v.holder_id = c.customer_id))
+  AND EXISTS (SELECT 1 FROM policies_remedy r WHERE r.case_id = c.arrival_number)
+  AND EXISTS (SELECT 1 FROM cases_promise p WHERE p.case_id = c.arrival_number AND p.status = 'open')
+  AND (SELECT count(*) FROM cases_caseevent e WHERE e.case_id = c.arrival_number) >= 5
+ORDER BY c.arrival_number LIMIT %s
+"""
+
+
+def full_case_ids(limit: int = 50) -> list[int]:
+    """Open cases with everything the case page shows (issue 15's "full case"): order lines, a shipment with
+    tracking events, a voucher (the case's or the customer's), a remedy, an open promise, timeline events (the shape gives a case with a remedy 5)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(FULL_CASES_SQL, [limit])
+        ids = [row[0] for row in cursor.fetchall()]
+    assert ids, "no full case in this database: load bench/shape.py's shape first"
+    return ids
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -253,16 +279,14 @@ def main():
         import django
 
         django.setup()
-        from cases.models import Case
-
-        open_ids = list(Case.objects.filter(status__in=("new", "open")).values_list("pk", flat=True)[:5000])
+        full_ids = full_case_ids()  # the case page on full cases (orders, tracking, vouchers, remedies, promises)
         rng = random.Random(7)
         pages = {}
         if args.pages in ("all", "queue"):
             pages.update({name: (lambda path=path: path) for name, path in QUEUE_PAGES.items()})
         if args.pages in ("all", "case"):
-            pages["case page"] = lambda: f"/cases/{rng.choice(open_ids)}/"
-        from cases.models import OPEN_STATUSES
+            pages["case page (full case)"] = lambda: f"/cases/{rng.choice(full_ids)}/"
+        from cases.models import OPEN_STATUSES, Case
 
         print(f"{Case.objects.count():,} cases, {Case.objects.filter(status__in=OPEN_STATUSES).count():,} open")
         if args.clients:

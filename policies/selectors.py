@@ -53,19 +53,21 @@ def case_shipment(case):
     return None
 
 
-def case_facts(*, case, today: date | None = None, loyalty=None) -> Facts:
+def case_facts(*, case, today: date | None = None, loyalty=None, remedies=None) -> Facts:
     """Everything the policy may look at for one case, as of today (the shop's local date).
 
     ``loyalty``: the customer's loyalty facts as of that day when the caller already has them (the case page
-    shows them too), so they are computed once per request."""
+    shows them too), so they are computed once per request; their ``remedy_cost_this_year`` is then the customer's
+    cost this year. ``remedies``: the case's remedies when the caller has read them (the case page lists them)."""
     today = today or timezone.localdate()
     currency = case_currency(case)
     if loyalty is None or loyalty.customer_id != case.customer_id:
         loyalty = customer_loyalty_facts(customer=case.customer, today=today)
-    cost_this_year = Remedy.objects.filter(
-        customer_id=case.customer_id, status=RemedyStatus.APPLIED, currency=currency, applied_at__year=today.year,
-    ).aggregate(total=Sum("amount"))["total"] or ZERO
-    on_case = list(Remedy.objects.filter(case_id=case.pk).values_list("rule_id", "status", "currency", "amount"))
+    cost_this_year = loyalty.remedy_cost_this_year.get(currency) or ZERO
+    if remedies is None:
+        on_case = list(Remedy.objects.filter(case_id=case.pk).values_list("rule_id", "status", "currency", "amount"))
+    else:
+        on_case = [(r.rule_id, r.status, r.currency, r.amount) for r in remedies]
     values = {
         "today": today, "currency": currency, "case_id": case.pk,
         "case_remedy_cost": sum((amount for _, status, cur, amount in on_case

@@ -152,14 +152,14 @@ def _active_policy() -> tuple[PolicyVersion, engine.Policy]:
     return version, policy_compiled(version)
 
 
-def case_proposals(*, case: Case, today=None, only_new: bool = False, loyalty=None) -> list[Proposal]:
+def case_proposals(*, case: Case, today=None, only_new: bool = False, loyalty=None, remedies=None) -> list[Proposal]:
     """What the active policy proposes for this case now (read only; applying is remedy_apply).
 
     What the case already cost counts against the limit per case. A rule that already has a remedy on this case
     (applied, waiting or rejected) comes back with ``already_decided=True`` and the same key, so applying it again
     returns that remedy; ``only_new=True`` leaves those out."""
     _, policy = _active_policy()
-    proposals = engine.evaluate(policy, case_facts(case=case, today=today, loyalty=loyalty))
+    proposals = engine.evaluate(policy, case_facts(case=case, today=today, loyalty=loyalty, remedies=remedies))
     if only_new:
         proposals = [proposal for proposal in proposals if not proposal.already_decided]
     return proposals

@@ -39,12 +39,14 @@ from ..forms import (
     ReplyForm,
     SpecialDeliveryForm,
     StatusForm,
+    staff_users,
 )
 from ..permissions import (
     agent_required,
     can_work_case,
     check_can_assign_case,
     check_can_work_case,
+    request_is_manager,
 )
 from ..services import special_delivery_record
 from . import attachments as attachment_parts
@@ -61,9 +63,21 @@ def _case(pk) -> Case:
     )
 
 
+def _staff_choices(field, users) -> list[tuple]:
+    """A staff ModelChoiceField's choices from users read once per page (the promise and the assign forms share
+    them): the same options the field's own queryset renders, without a query per form."""
+    empty = [("", field.empty_label)] if field.empty_label is not None else []
+    return empty + [(field.prepare_value(user), field.label_from_instance(user)) for user in users]
+
+
 def case_context(request, case: Case, **forms) -> dict:
-    """Everything the case page shows, in a fixed number of queries whatever the customer's history."""
+    """Everything the case page shows, in a fixed number of queries whatever the customer's history.
+
+    Each panel is read once; a form is built only for what this user may do on this case (the template shows no
+    other), and the POST handlers still validate with full forms."""
     customer = case.customer
+    if case.shipment_id and case.order_id and case.shipment.order_id == case.order_id:
+        case.shipment.order = case.order  # the policy's facts read the shipment's order: the one already loaded
     vouchers = list(customer_vouchers(customer=customer))
     rule_changes = validity_rule_changes_among(vouchers)
     shipments = []
@@ -89,10 +103,24 @@ def case_context(request, case: Case, **forms) -> dict:
     for event in events:  # the override that cancelled the order says so on the timeline
         event.cancels_order = bool(cancelling) and (event.data or {}).get("remedy_id") in cancelling
     can_work = can_work_case(request, case)
+    is_manager = request_is_manager(request)
+    is_closed = case.status in (CaseStatus.RESOLVED, CaseStatus.CLOSED)
     promises = list(case.promises.select_related("owner", "made_by").order_by("due_at", "id"))
     open_promises = [p for p in promises if p.status == PromiseStatus.OPEN]
-    _remedy_followups_context(case, case_remedies, promises, forms)
+    _remedy_followups_context(case, case_remedies, promises, forms, can_work=can_work)
     loyalty = customer_loyalty_facts(customer=customer)  # once per request: the proposals below reuse it
+    # The forms of the actions this user may take here, as the template's conditions show them (else None)
+    may_promise = can_work and case.is_open
+    may_assign = can_work and (is_manager or case.owner_id == request.user.pk)
+    promise_form = forms.get("promise_form") or (
+        PromiseForm(initial={"owner": request.user.pk}) if may_promise else None)
+    assign_form = forms.get("assign_form") or (AssignForm(initial={"owner": case.owner_id}) if may_assign else None)
+    unbound = [form for form in (promise_form, assign_form) if form is not None and not form.is_bound]
+    if unbound:  # one query for both forms' staff list
+        users = list(staff_users())
+        for form in unbound:
+            form.fields["owner"].choices = _staff_choices(form.fields["owner"], users)
+    special_delivery = case.order_id and any(r.kind == "absorb_cost" and r.status == "applied" for r in case_remedies)
     context = {
         "case": case,
         "customer": customer,
@@ -109,23 +137,24 @@ def case_context(request, case: Case, **forms) -> dict:
         "events": events,
         "promises": promises,
         "can_work": can_work,
-        "is_closed": case.status in (CaseStatus.RESOLVED, CaseStatus.CLOSED),
-        "note_form": forms.get("note_form") or NoteForm(),
-        "promise_form": forms.get("promise_form") or PromiseForm(initial={"owner": request.user.pk}),
-        "status_form": forms.get("status_form") or StatusForm(initial={"status": case.status},
-                                                               open_promises=open_promises),
+        "is_closed": is_closed,
+        "note_form": forms.get("note_form") or (NoteForm() if can_work else None),
+        "promise_form": promise_form,
+        "status_form": forms.get("status_form") or (
+            StatusForm(initial={"status": case.status}, open_promises=open_promises)
+            if can_work and not is_closed else None),
         "delivery_form": forms.get("delivery_form") or (
             DeliveryCheckForm(order_lines=lines, shipments=shipments, initial={"shipment": shipments[-1].pk})
-            if shipments else None),
-        "reopen_form": forms.get("reopen_form") or ReopenForm(),
-        "assign_form": forms.get("assign_form") or AssignForm(initial={"owner": case.owner_id}),
-        "reply_form": forms.get("reply_form") or ReplyForm(initial={"nonce": uuid.uuid4().hex}),
+            if shipments and can_work else None),
+        "reopen_form": forms.get("reopen_form") or (ReopenForm() if can_work and is_closed else None),
+        "assign_form": assign_form,
+        "reply_form": forms.get("reply_form") or (
+            ReplyForm(initial={"nonce": uuid.uuid4().hex}) if can_work and customer.email else None),
         "macros": macro_selectors.macros_for_case(case=case, language=customer.preferred_language)
         if can_work and customer.email else [],
         "special_delivery_form": forms.get("special_delivery_form") or (
             SpecialDeliveryForm(initial={"arrives_on": case.order.promised_delivery_date})
-            if case.order_id and any(r.kind == "absorb_cost" and r.status == "applied" for r in case_remedies)
-            else None),
+            if special_delivery and can_work else None),
         "special_deliveries": [s for s in shipments if s.is_replacement],
         "case_claims": claim_selectors.case_claims(case=case),
         "changes": case_changes(case=case),  # the audit trail: one query
@@ -133,11 +162,12 @@ def case_context(request, case: Case, **forms) -> dict:
                                                                       form=forms.get("attachment_form")),
     }
     context.update(proposal_parts.case_proposal_context(request, case, can_work=can_work, forms=forms,
-                                                       remedies=case_remedies, loyalty=loyalty))
+                                                       remedies=case_remedies, loyalty=loyalty,
+                                                       is_manager=is_manager))
     return context
 
 
-def _remedy_followups_context(case, case_remedies, promises, forms) -> None:
+def _remedy_followups_context(case, case_remedies, promises, forms, *, can_work: bool) -> None:
     """Each remedy's payment to-do and customer email, attached to the objects the page lists (one query)."""
     payment_forms = forms.get("payment_forms") or {}
     hold_forms = forms.get("hold_forms") or {}
@@ -145,7 +175,7 @@ def _remedy_followups_context(case, case_remedies, promises, forms) -> None:
     for promise in promises:
         remedy = by_key.get(promise.key) if promise.key.startswith(policy_selectors.PAYMENT_PROMISE_PREFIX) else None
         promise.payment_remedy = remedy
-        if remedy is not None:
+        if remedy is not None and can_work:
             promise.payment_form = payment_forms.get(remedy.pk) or RemedyPaymentForm(prefix=f"pay{remedy.pk}")
     notices = {m.idempotency_key: m for m in Message.objects.filter(case=case, template=REMEDY_NOTICE)}
     for remedy in case_remedies:
@@ -154,7 +184,8 @@ def _remedy_followups_context(case, case_remedies, promises, forms) -> None:
         if message is not None:
             message.is_held_back = message_is_held_back(message)
             message.can_hold = message.status == MessageStatus.QUEUED and not message.attempts
-            message.hold_form = hold_forms.get(message.pk) or MessageHoldForm(prefix=f"hold{message.pk}")
+            if message.can_hold and can_work:
+                message.hold_form = hold_forms.get(message.pk) or MessageHoldForm(prefix=f"hold{message.pk}")
 
 
 @agent_required

@@ -19,7 +19,7 @@ from policies import services as policy_services
 from policies.models import DefaultBudget, RemedyKind
 from policies.selectors import budget_balances, budget_choices
 
-from ..permissions import agent_required, check_can_work_case, manager_required
+from ..permissions import agent_required, check_can_work_case, manager_required, request_is_manager
 
 OVERRIDE_KINDS = (RemedyKind.MANAGER_OVERRIDE, RemedyKind.FREE_ITEM, RemedyKind.REFUND, RemedyKind.DISCOUNT,
                   RemedyKind.ABSORB_COST)
@@ -94,16 +94,22 @@ def _budget_leaves(proposals) -> list[tuple]:
 
 
 def case_proposal_context(request, case: Case, *, can_work: bool, forms: dict, remedies: list,
-                          loyalty=None) -> dict:
-    proposals = list(policy_services.case_proposals(case=case, loyalty=loyalty)) if case.is_open else []
+                          loyalty=None, is_manager: bool | None = None) -> dict:
+    """The proposals panel; ``remedies`` are the case's (read once by the page, they feed the policy's facts too).
+    The override form is built for managers only, the only ones the page shows it to."""
+    proposals = (list(policy_services.case_proposals(case=case, loyalty=loyalty, remedies=remedies))
+                 if case.is_open else [])
+    if is_manager is None:
+        is_manager = request_is_manager(request)
     decided = {remedy.proposal_key for remedy in remedies}
     shown = [proposal for proposal in proposals if not proposal.already_decided and proposal.key not in decided]
     return {  # a proposal already in the ledger is shown once, as a remedy above, not again as a proposal
         "proposals": [(proposal, None) for proposal in shown],
         # the same, each with what it would leave of its budget (the page shows it beside the cost)
         "proposal_rows": [(proposal, None, leaves) for proposal, leaves in _budget_leaves(shown)],
-        "override_form": forms.get("override_form")
-        or OverrideForm(initial={"currency": _currency_of(case), "kind": RemedyKind.MANAGER_OVERRIDE}, case=case),
+        "override_form": forms.get("override_form") or (
+            OverrideForm(initial={"currency": _currency_of(case), "kind": RemedyKind.MANAGER_OVERRIDE}, case=case)
+            if is_manager else None),
     }
 
 

@@ -90,7 +90,7 @@ def test_case_page_has_a_fixed_number_of_queries(client, agent, size, django_ass
     assert response.status_code == 200
 
 
-CASE_PAGE_QUERIES = 35  # 30 for the page (one for its files, one for the budgets its remedies name, one for its courier claims, one for its remedy emails, one for the macros offered, two for the satisfaction survey, one for "What changed"), 5 more for the active policy's proposals (the loyalty facts are shared)
+CASE_PAGE_QUERIES = 26  # 23 for the page (one for the customer's loyalty facts, one for the staff list both the promise and the assign forms offer, one for its files, one for the budgets its remedies name, one for its courier claims, one for its remedy emails, one for the macros offered, two for the satisfaction survey, one for "What changed"), 3 more for the active policy's proposals (the version, the latest delivery check; the loyalty facts, the case's remedies and the shipment's order are the page's)
 
 
 def test_agent_adds_a_note_and_logs_a_call(agent_client, agent):
@@ -262,3 +262,42 @@ def test_actions_need_csrf(agent):
     case = CaseFactory(owner=agent)
     response = client.post(reverse("dashboard:case_note", args=[case.pk]), {"kind": "note", "text": "x"})
     assert response.status_code == 403
+
+
+def test_the_facts_from_what_the_page_read_are_the_facts_the_policy_reads_itself(story_case):
+    # given the case's remedies (applied and rejected, one in another currency) and the customer's loyalty facts,
+    # as the case page reads them once for its panels
+    from customers.selectors import customer_loyalty_facts
+    from policies.selectors import case_facts, case_remedies
+
+    make_remedy(case=story_case, amount="12.00", currency="EUR")
+    make_remedy(case=story_case, amount="3.00", currency="EUR", status="rejected")
+    make_remedy(case=story_case, amount="4.00", currency="RON")
+    # when / then: the facts built from them are those the policy builds with its own queries
+    assert case_facts(case=story_case, loyalty=customer_loyalty_facts(customer=story_case.customer),
+                      remedies=case_remedies(case=story_case)) == case_facts(case=story_case)
+
+
+def test_a_forms_kept_html_is_the_html_it_renders_and_changes_with_its_choices(agent, other_agent):
+    # given the assign form, its staff list given as the case page gives it
+    from django.template.loader import render_to_string
+
+    from dashboard.forms import AssignForm, staff_users
+    from dashboard.templatetags.form_tags import form_fields, form_fields_forget
+    from dashboard.views.cases import _staff_choices
+
+    def form(users, owner):
+        assign = AssignForm(initial={"owner": owner})
+        assign.fields["owner"].choices = _staff_choices(assign.fields["owner"], users)
+        return assign
+
+    form_fields_forget()
+    users = list(staff_users())
+    # when rendered twice (the second from the kept HTML) / then: what the full form renders, each time
+    fresh = render_to_string("dashboard/_form_fields.html", {"form": AssignForm(initial={"owner": agent.pk})})
+    assert form_fields(form(users, agent.pk)) == fresh == form_fields(form(users, agent.pk))
+    # and another owner, another staff list or the user's own input are not served from the kept HTML
+    assert form_fields(form(users, other_agent.pk)) != fresh
+    assert other_agent.username not in form_fields(form([agent], agent.pk))
+    bound = AssignForm({"owner": "nobody-such"})
+    assert "errors" in str(form_fields(bound)) or "error" in str(form_fields(bound))

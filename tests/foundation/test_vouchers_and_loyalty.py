@@ -62,3 +62,42 @@ def test_loyalty_facts_are_computed_per_currency_and_ignore_cancelled_orders(dja
     assert facts.lifetime_spend == {"EUR": Decimal("20.00"), "RON": Decimal("300.00")}
     assert facts.tenure_years == 4.0
     assert facts.case_count == 0 and facts.remedy_count == 0
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Europe/Bucharest", "America/New_York"])
+def test_loyalty_facts_in_one_query_match_the_orms_aggregates(zone, django_assert_num_queries):
+    # given a customer with orders either side of midnight and of today, cases, vouchers and remedies in two
+    # currencies, some applied last year, some not applied
+    from customers.selectors import customer_loyalty_facts_orm
+    from policies.models import Remedy
+    from tests.factories import CaseFactory, VoucherFactory
+
+    customer = CustomerFactory(customer_since=timezone.localdate() - timedelta(days=900))
+    now = timezone.now()
+    for days, status, currency in ((400, "delivered", "RON"), (30, "paid", "EUR"), (3, "cancelled", "EUR"),
+                                   (0, "placed", "RON"), (-2, "placed", "RON"), (1, "returned", "RON")):
+        OrderFactory(customer=customer, placed_at=now - timedelta(days=days, hours=3), status=status,
+                     currency=currency, total="12.34")
+    VoucherFactory(holder=customer)
+    cases = [CaseFactory(customer=customer, status=status) for status in ("new", "waiting_on_shop", "closed")]
+    start_of_year = timezone.make_aware(timezone.datetime(now.year, 1, 1, 0, 30))
+    for i, (case, status, currency, at) in enumerate((
+            (cases[0], "applied", "RON", now), (cases[1], "applied", "EUR", start_of_year),
+            (cases[2], "applied", "RON", start_of_year - timedelta(hours=1)), (cases[0], "rejected", "RON", now))):
+        Remedy.objects.create(case=case, customer=customer, kind="discount", amount=Decimal("7.50") + i,
+                              currency=currency, budget="customer_care", rule_id="r", rationale="Test.", proposal_key=f"k{i}",
+                              status=status, proposed_at=at, applied_at=at if status == "applied" else None,
+                              decision_reason="" if status == "applied" else "No.")
+    other = CustomerFactory()  # another customer's rows count for nothing
+    OrderFactory(customer=other)
+    CaseFactory(customer=other)
+    # when / then: the same facts as the seven ORM queries, in one query, in the reader's time zone too
+    with timezone.override(zone):
+        expected = customer_loyalty_facts_orm(customer=customer)
+        with django_assert_num_queries(1):
+            facts = customer_loyalty_facts(customer=customer)
+        assert facts == expected
+        past = timezone.localdate() - timedelta(days=35)  # a replay asks as of a past day
+        assert customer_loyalty_facts(customer=customer, today=past) == customer_loyalty_facts_orm(
+            customer=customer, today=past)
+    assert facts.order_count == 3 and facts.cancelled_order_count == 1 and facts.open_case_count == 2
