@@ -78,7 +78,7 @@ def customer_loyalty_facts(*, customer: Customer, today: date | None = None) -> 
                  (SELECT COUNT(*) AS n, COUNT(*) FILTER (WHERE status IN %s) AS open
                   FROM {cases} WHERE customer_id = %s) c,
                  (SELECT COUNT(*) AS n, COUNT(*) FILTER (WHERE applied_at BETWEEN %s AND %s) AS this_year
-                  FROM {remedies} WHERE customer_id = %s AND status = 'applied') r""",
+                  FROM {remedies} WHERE customer_id = %s AND status = 'applied') r""",  # nosec B608: only the models' table names go into the text
             [customer.pk, until, SPENDING_ORDER_STATUSES, customer.pk, customer.pk, customer.pk, year_start,
              year_end, SPENDING_ORDER_STATUSES, SPENDING_ORDER_STATUSES, SPENDING_ORDER_STATUSES, customer.pk, until,
              OPEN_CASE_STATUSES, customer.pk, year_start, year_end, customer.pk])

@@ -57,7 +57,7 @@ def form_fields(form):
             if html is not None:
                 _rendered.move_to_end(key)
                 return html
-    html = mark_safe(get_template(FORM_FIELDS_TEMPLATE).render({"form": form}))  # nosec B308: rendered by Django
+    html = mark_safe(get_template(FORM_FIELDS_TEMPLATE).render({"form": form}))  # nosec B308 B703: rendered by Django with autoescape
     if key is not None:
         with _lock:
             _rendered[key] = html
