@@ -20,9 +20,11 @@ from rest_framework.response import Response
 from caseapp.api_v1 import (
     ArrivalCursorPagination,
     DateTimeSinceFilter,
+    FilterBackend,
     IdCursorPagination,
     IdFilter,
     IsAgent,
+    StaticFormFilterSet,
     as_drf_error,
 )
 from caseapp.permissions import can_assign_case, can_take_case, can_work_case, cases_visible_to, is_manager
@@ -66,7 +68,7 @@ from .serializers import (
 NOT_YOURS = gettext_lazy("This case belongs to another agent. Ask a manager to reassign it.")
 
 
-class CaseFilter(filters.FilterSet):
+class CaseFilter(StaticFormFilterSet):
     status = filters.ChoiceFilter(choices=CaseStatus.choices)
     category = filters.ChoiceFilter(choices=CaseCategory.choices)
     channel = filters.ChoiceFilter(choices=CaseChannel.choices)
@@ -94,7 +96,7 @@ class CaseViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
 
     permission_classes = [IsAgent]
     pagination_class = ArrivalCursorPagination
-    filter_backends = [filters.DjangoFilterBackend, OrderingFilter]
+    filter_backends = [FilterBackend, OrderingFilter]
     filterset_class = CaseFilter
     ordering_fields = ["arrived_at", "updated_at"]
     ordering = ["arrived_at", "arrival_number"]
