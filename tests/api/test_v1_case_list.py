@@ -58,3 +58,18 @@ def test_filters_and_ordering_still_apply_to_the_list_rows(as_agent, cases, agen
     assert numbers(f"order_number={ordered.order.number}") == [ordered.pk]
     assert numbers("ordering=-arrived_at") == [ordered.pk, whole.pk, _bare.pk]
     assert numbers("status=open") == [ordered.pk]
+
+
+def test_a_time_not_in_utc_is_still_given_in_utc():
+    from datetime import timezone as dt_timezone
+
+    from rest_framework import serializers
+
+    from cases.api.serializers import CASE_LIST_COLUMNS, case_list_rows
+
+    # given a row whose time carries an offset (the database gives UTC, a caller's rows need not)
+    when = datetime(2026, 7, 1, 12, 0, 0, 5, tzinfo=dt_timezone(timedelta(hours=2)))
+    row = dict.fromkeys(CASE_LIST_COLUMNS) | {"arrived_at": when, "owner_username": None, "order_number": None}
+    # then it is formatted as DRF formats it in UTC
+    assert case_list_rows([row])[0]["arrived_at"] == serializers.DateTimeField().to_representation(when) \
+        == "2026-07-01T10:00:00.000005Z"
