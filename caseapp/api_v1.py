@@ -26,6 +26,35 @@ class IdCursorPagination(ArrivalCursorPagination):
     ordering = ("-id",)
 
 
+class FilterBackend(filters.DjangoFilterBackend):
+    """django-filter's backend, minus its cost where it changes nothing: building a FilterSet deep-copies every filter
+    and builds a form (about 2.7 ms of CPU for the case list's eight filters, more than the page's query). When the
+    query string names none of the filters (a plain page, the cursor's next pages), no filter would apply, so the
+    queryset goes through as it is. A parameter that starts with a filter's name (a range widget's ``_after``)
+    still goes through the FilterSet."""
+
+    def filter_queryset(self, request, queryset, view):
+        filterset_class = self.get_filterset_class(view, queryset)
+        if filterset_class is None:
+            return queryset
+        names = tuple(filterset_class.base_filters)
+        if not any(key.startswith(names) for key in request.query_params):
+            return queryset
+        return super().filter_queryset(request, queryset, view)
+
+
+class StaticFormFilterSet(filters.FilterSet):
+    """A FilterSet whose form class is built once per class instead of once per request. Only for filters whose
+    form fields do not depend on the request (no ModelChoiceFilter with a queryset taken from the request)."""
+
+    def get_form_class(self):
+        form_class = type(self).__dict__.get("_static_form_class")
+        if form_class is None:
+            form_class = super().get_form_class()
+            type(self)._static_form_class = form_class
+        return form_class
+
+
 class IdFilter(filters.NumberFilter):
     """An id in a query string: a whole number in the database's range (anything else is a 400)."""
 

@@ -46,6 +46,22 @@ def roles_of(user) -> frozenset[str]:
     return roles
 
 
+def role_annotations(user_field: str = "pk") -> dict:
+    """Annotations that read a user's roles in the query that reads the user (the API token's lookup, with
+    ``user_field="user_id"``); hand their values to ``roles_remember`` so that ``roles_of`` needs no query."""
+    from django.contrib.auth import get_user_model
+    from django.db.models import Exists, OuterRef
+
+    memberships = get_user_model().groups.through.objects.filter(user_id=OuterRef(user_field))
+    return {f"has_role_{role}": Exists(memberships.filter(group__name=role)) for role in (AGENT, MANAGER)}
+
+
+def roles_remember(user, values: dict) -> None:
+    """Cache on ``user`` the roles that ``role_annotations`` read into ``values`` (a superuser has every role)."""
+    if not user.is_superuser:
+        setattr(user, _CACHE_ATTR, frozenset(role for role in (AGENT, MANAGER) if values[f"has_role_{role}"]))
+
+
 def is_manager(user) -> bool:
     return MANAGER in roles_of(user)
 

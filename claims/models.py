@@ -66,6 +66,8 @@ class Claim(models.Model):
         indexes = [
             models.Index(fields=["status", "deadline"], name="claim_status_deadline_idx"),
             models.Index(fields=["courier", "status"], name="claim_courier_status_idx"),
+            # The managers' claims page unfiltered (claims_list: the nearest deadline first) and the model's ordering.
+            models.Index(fields=["deadline", "id"], name="claim_deadline_idx"),
         ]
         constraints = [
             models.CheckConstraint(condition=models.Q(amount__gte=0), name="claim_amount_not_negative"),

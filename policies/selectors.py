@@ -402,7 +402,8 @@ def remedy_ledger_totals(*, start: datetime, end: datetime) -> list[dict]:
     rows: dict[str, dict] = {}
     candidates = (Remedy.objects.filter(status=RemedyStatus.APPLIED, applied_at__gte=start, applied_at__lt=end)
                   .filter(Q(kind__in=[RemedyKind.REFUND, RemedyKind.FREE_ITEM, RemedyKind.DISCOUNT])
-                          | Q(parameters__action="cancel_order")))
+                          | Q(parameters__action="cancel_order"))
+                  .order_by())  # sums: the model's ordering would sort every remedy of the period for nothing
     for remedy in candidates:
         if not remedy_needs_payment(remedy):
             continue

@@ -154,3 +154,64 @@ def test_the_token_page_speaks_the_staffs_language(manager_browser, language, wo
     html = manager_browser.get("/tokens/", HTTP_ACCEPT_LANGUAGE=language).content.decode()
     assert all(word in html for word in words)
     assert "What uses it" not in html
+
+
+@pytest.mark.parametrize("role", ["agent", "manager", "superuser", "agent-and-manager"])
+def test_the_token_lookup_reads_the_user_and_the_roles_in_one_query(manager, role, django_assert_num_queries):
+    from django.contrib.auth.models import Group
+
+    from apitokens.selectors import api_token_active
+    from caseapp.permissions import roles_of
+
+    # given a token of a user with this role
+    user = UserFactory(username=f"holder-{role}", role="manager" if role == "manager" else "agent",
+                       is_superuser=role == "superuser")
+    if role == "agent-and-manager":
+        user.groups.add(Group.objects.get_or_create(name="manager")[0])
+    token, secret = api_token_create(user=user, name="script", by=manager)
+    # when it is looked up, then one query gives the token, its user and the user's roles
+    with django_assert_num_queries(1):
+        found = api_token_active(key_hash=token.key_hash)
+        roles = roles_of(found.user)
+    # and they are what the ORM reads
+    fresh = ApiToken.objects.select_related("user").get(pk=token.pk)
+    assert [getattr(found, f.attname) for f in ApiToken._meta.concrete_fields] == [
+        getattr(fresh, f.attname) for f in ApiToken._meta.concrete_fields]
+    assert [getattr(found.user, f.attname) for f in type(user)._meta.concrete_fields] == [
+        getattr(fresh.user, f.attname) for f in type(user)._meta.concrete_fields]
+    assert roles == roles_of(type(user).objects.get(pk=user.pk))
+    # and a revoked or unknown token is none
+    api_token_revoke(token=token, by=manager)
+    assert api_token_active(key_hash=token.key_hash) is None
+    assert api_token_active(key_hash="0" * 64) is None
+
+
+def test_a_request_is_not_a_write_last_use_is_recorded_at_most_once_a_minute(manager, agent):
+    from datetime import timedelta
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    token, secret = api_token_create(user=agent, name="script", by=manager)
+    client = bearer(secret)
+    with CaptureQueriesContext(connection) as first:
+        assert client.get("/api/v1/cases/").status_code == 200
+    with CaptureQueriesContext(connection) as second:
+        assert client.get("/api/v1/cases/").status_code == 200
+    assert sum(q["sql"].startswith("UPDATE") for q in first.captured_queries) == 1
+    assert not any(q["sql"].startswith("UPDATE") for q in second.captured_queries)
+    # a minute later, the next request records it again
+    ApiToken.objects.filter(pk=token.pk).update(last_used_at=ApiToken.objects.get(pk=token.pk).last_used_at
+                                                - timedelta(minutes=2))
+    with CaptureQueriesContext(connection) as later:
+        assert client.get("/api/v1/cases/").status_code == 200
+    assert sum(q["sql"].startswith("UPDATE") for q in later.captured_queries) == 1
+
+
+def test_a_role_taken_away_counts_at_the_next_request(manager, agent):
+    from django.contrib.auth.models import Group
+
+    _token, secret = api_token_create(user=agent, name="script", by=manager)
+    assert bearer(secret).get("/api/v1/cases/").status_code == 200
+    agent.groups.remove(Group.objects.get(name="agent"))
+    assert bearer(secret).get("/api/v1/cases/").status_code == 403
