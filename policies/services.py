@@ -147,9 +147,22 @@ def policy_default_ensure() -> PolicyVersion:
     return policy_version_activate(version=version)
 
 
+# The active version of this process, with its compiled policy, keyed by what identifies it (id, number, created
+# at: a version is immutable, and a reused id in a flushed or restored database comes with another creation time).
+# Each call still asks which version is active (a query of three columns, not the document), so activating
+# another version is seen at once by every process.
+_ACTIVE: dict = {}
+
+
 def _active_policy() -> tuple[PolicyVersion, engine.Policy]:
+    key = PolicyVersion.objects.filter(is_active=True).values_list("pk", "number", "created_at").first()
+    known = _ACTIVE.get("known")
+    if key is not None and known is not None and known[0] == key:
+        return known[1], known[2]
     version = policy_version_active() or policy_default_ensure()
-    return version, policy_compiled(version)
+    policy = policy_compiled(version)
+    _ACTIVE["known"] = ((version.pk, version.number, version.created_at), version, policy)
+    return version, policy
 
 
 def case_proposals(*, case: Case, today=None, only_new: bool = False, loyalty=None, remedies=None) -> list[Proposal]:

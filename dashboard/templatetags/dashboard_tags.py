@@ -1,5 +1,5 @@
 from django import template
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.html import format_html
 
 from caseapp import formatting
@@ -38,9 +38,19 @@ def when(value, fmt="Y-m-d H:i"):
     from django.utils.dateformat import format as date_format
 
     local = timezone.localtime(value)
-    shown = formatting.datetime_brief(value) if fmt == "d M H:i" else date_format(local, fmt)
+    # "Y-m-d H:i" as Django's date format writes it, without parsing the format string on every call (a case page
+    # shows dozens of these); "T" is the zone's abbreviation, as the format's "T" gives it.
+    minute = f"{local.year:04d}-{local.month:02d}-{local.day:02d} {local.hour:02d}:{local.minute:02d}"
+    if fmt == "Y-m-d H:i":
+        shown = minute
+    elif fmt == "d M H:i":
+        shown = formatting.datetime_brief_local(local, translation.get_language() or "en")
+    else:
+        shown = date_format(local, fmt)
+    # Django's "T" is empty for a wall time the zone has twice (or never): those go through date_format.
+    zone = local.tzname() if local.utcoffset() == local.replace(fold=1 - local.fold).utcoffset() else None
     return format_html('<time datetime="{}" title="{}">{}</time>', value.isoformat(),
-                       date_format(local, "Y-m-d H:i T"), shown)
+                       f"{minute} {zone}" if zone is not None else date_format(local, "Y-m-d H:i T"), shown)
 
 
 @register.simple_tag
