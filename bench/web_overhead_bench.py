@@ -27,6 +27,7 @@ os.environ.setdefault("DEBUG", "false")
 PAGES = {
     "queue": "/",
     "queue page 40": "/?page=40",
+    "queue resolved": "/?status=resolved",
     "health": "/health/",
 }
 
@@ -97,7 +98,7 @@ def main():
                 profiler.disable()
         print(f"{name:16} {len(queries):8d} {statistics.median(spent):11.1f} {min(spent):11.1f}")
         if profiler:
-            pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
+            pstats.Stats(profiler).sort_stats(os.environ.get("SORT", "cumulative")).print_stats(int(os.environ.get("TOP", "40")))
         if os.environ.get("SHOW_QUERIES"):
             for sql in queries:
                 print("   ", sql[:160])
