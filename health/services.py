@@ -21,4 +21,5 @@ def scan_heartbeat_beat(*, task: str, now: datetime | None = None) -> None:
         )
     from .context_processors import forget_overdue_scans
 
-    transaction.on_commit(forget_overdue_scans)  # this process's banner reads the heartbeats again
+    forget_overdue_scans()  # this process's banner reads the heartbeats again (and again once they are committed)
+    transaction.on_commit(forget_overdue_scans)
