@@ -136,6 +136,14 @@ def queue_cases(*, user, filters: QueueFilters | None = None, now: datetime | No
     return _queue_row_annotations(_queue_filtered(user=user, filters=filters, now=now), now)
 
 
+def queue_listed_cases(*, user, filters: QueueFilters | None = None,
+                       now: datetime | None = None) -> QuerySet[Case]:
+    """The cases queue_cases lists, in its order, without its row columns: what a paginator counts and numbers
+    pages on (queue_page_cases loads the rows)."""
+    return _queue_filtered(user=user, filters=filters or QueueFilters(), now=now or timezone.now()).order_by(
+        *QUEUE_ORDER)
+
+
 def queue_page_cases(*, user, filters: QueueFilters | None = None, now: datetime | None = None,
                      offset: int = 0, limit: int = 50) -> list[Case]:
     """One page of queue_cases in one query: the page's cases are found first (in arrival order, on the open

@@ -19,3 +19,7 @@ def scan_heartbeat_beat(*, task: str, now: datetime | None = None) -> None:
             [ScanHeartbeat(task=task, last_run_at=now, runs=1)], update_conflicts=True,
             unique_fields=["task"], update_fields=["last_run_at"],
         )
+    from .context_processors import forget_overdue_scans
+
+    forget_overdue_scans()  # this process's banner reads the heartbeats again (and again once they are committed)
+    transaction.on_commit(forget_overdue_scans)

@@ -52,3 +52,14 @@ def _no_language_leaks_between_tests():
     translation.deactivate()
     yield
     translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
+def _no_health_banner_leaks_between_tests():
+    """The scans banner's answer is kept per process for a few seconds (health.context_processors): each test
+    reads its own heartbeats."""
+    from health.context_processors import forget_overdue_scans
+
+    forget_overdue_scans()
+    yield
+    forget_overdue_scans()

@@ -13,10 +13,10 @@ from caseapp import formatting
 from cases import services as case_services
 from cases.models import CaseCategory, CaseChannel, CaseStatus
 from cases.selectors import (
-    queue_cases,
     queue_counts_from_groups,
     queue_counts_snapshot,
     queue_filter_total,
+    queue_listed_cases,
     queue_page_cases,
 )
 
@@ -45,8 +45,9 @@ def queue(request):
     snapshot = queue_counts_snapshot(now=now)
     counts = queue_counts_from_groups(snapshot.groups, user=request.user)
     total = queue_filter_total(snapshot.groups, user=request.user, filters=filters)
-    cases = queue_cases(user=request.user, filters=filters, now=now)
-    # Open cases are counted by the snapshot; a filter that lists resolved or closed ones counts them itself.
+    # the paginator numbers the pages on the listed cases (never loaded: queue_page_cases loads the page's rows);
+    # open cases are counted by the snapshot; a filter that lists resolved or closed ones counts them itself.
+    cases = queue_listed_cases(user=request.user, filters=filters, now=now)
     paginator = (_CountedPaginator(cases, settings.DASHBOARD_PAGE_SIZE, count=total) if total is not None
                  else Paginator(cases, settings.DASHBOARD_PAGE_SIZE))
     page = paginator.get_page(request.GET.get("page"))
