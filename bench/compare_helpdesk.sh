@@ -15,7 +15,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 N="${1:-10000}"; ROUNDS="${ROUNDS:-2}"; K="${K:-100}"
 TAG="$((N / 1000))k"
-PEER_DIR="$(cd ../shared/peers/django-helpdesk 2>/dev/null && pwd || cd /work/shared/peers/django-helpdesk && pwd)"
+PEER_DIR="$(cd ../shared/peers/django-helpdesk 2>/dev/null && pwd || { cd /work/shared/peers/django-helpdesk && pwd; })"
 PG="postgres://postgres@127.0.0.1:5432"
 export SECRET_KEY="${SECRET_KEY:-bench-only-secret-key-$(hostname)-0123456789abcdefghijklmnopqrstuvwxyz}"
 export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379/9}" CASEAPP_VAR_DIR="${CASEAPP_VAR_DIR:-/tmp/var_bench}"
