@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from cases.models import CaseEvent, CaseEventKind, CaseStatus, Promise, PromiseStatus
 from orders.models import ShipmentEvent
+from policies import services as policy_services
 from policies.selectors import budget_names_forget
 from policies.services import policy_default_ensure
 from tests.dashboard.conftest import login, make_remedy
@@ -84,13 +85,14 @@ def test_case_page_has_a_fixed_number_of_queries(client, agent, size, django_ass
     policy_default_ensure()  # the active policy exists, as it does once caseapp has run
     login(client, agent)
     budget_names_forget()  # the budget names are kept a minute per process: count the page as it reads them
+    policy_services._ACTIVE.clear()  # and the active policy as a process that has not compiled it yet
     # when / then
     with django_assert_num_queries(CASE_PAGE_QUERIES):
         response = client.get(reverse("dashboard:case", args=[case.pk]))
     assert response.status_code == 200
 
 
-CASE_PAGE_QUERIES = 26  # 23 for the page (one for the customer's loyalty facts, one for the staff list both the promise and the assign forms offer, one for its files, one for the budgets its remedies name, one for its courier claims, one for its remedy emails, one for the macros offered, two for the satisfaction survey, one for "What changed"), 3 more for the active policy's proposals (the version, the latest delivery check; the loyalty facts, the case's remedies and the shipment's order are the page's)
+CASE_PAGE_QUERIES = 27  # 23 for the page (one for the customer's loyalty facts, one for the staff list both the promise and the assign forms offer, one for its files, one for the budgets its remedies name, one for its courier claims, one for its remedy emails, one for the macros offered, two for the satisfaction survey, one for "What changed"), 4 more for the active policy's proposals (which version is active, the version itself in a process that has not compiled it yet, the latest delivery check; the loyalty facts, the case's remedies and the shipment's order are the page's)
 
 
 def test_agent_adds_a_note_and_logs_a_call(agent_client, agent):
