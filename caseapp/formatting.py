@@ -70,6 +70,14 @@ def datetime_brief_local(value: datetime, language: str) -> str:
     return f"{_brief_day(language, value.month, value.day)}, {_brief_time(language, value.hour, value.minute)}"
 
 
+def date_brief_local(value: date, language: str) -> str:
+    """A day and month as datetime_brief_local writes them, for a language: "3 dec.", "Dec 3", "3 дек."."""
+    day, _time, memo = _brief_patterns(language)
+    if not memo:
+        return day.apply(datetime(value.year, value.month, value.day), _locale(language))
+    return _brief_day(language, value.month, value.day)
+
+
 # What format_skeleton("MMMd", ...) and format_time(..., "short") do, with the skeleton matched once per language
 # (the slow part). When the day pattern reads only the month and the day and the time pattern only the hour and
 # the minute, as in every CLDR locale, each part is formatted once per language and value (a page of 50 rows

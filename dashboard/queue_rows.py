@@ -11,7 +11,6 @@ from html import escape
 
 from django.urls import reverse
 from django.utils import timezone, translation
-from django.utils.dateformat import format as date_format
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import Truncator
@@ -47,37 +46,16 @@ class QueueRow:
     channel: str
     owner: str
     is_date_critical: bool
-    promised: str  # the date-critical order's promised delivery date, "05 Dec"
+    promised: str  # the date-critical order's promised delivery date, "Dec 5", "5 dec."
     first_response: SafeString | str
     resolution: SafeString | str
     promises: SafeString | str
     html: SafeString = SafeString("")
 
 
-def _when(value, tz, language) -> SafeString:
-    local = value.astimezone(tz)
-    return mark_safe('<time datetime="{}" title="{}">{}</time>'.format(  # nosec B308 B703: every value in it is escaped
-        value.isoformat(), escape(local.strftime("%Y-%m-%d %H:%M ") + str(local.tzname())),
-        escape(formatting.datetime_brief_local(local, language))))
-
-
-def _due_badge(value, now, tz, language, done=None) -> SafeString | str:
-    if not value:
-        return ""
-    local = value.astimezone(tz)
-    if done:
-        return mark_safe('<span class="clock clock-met" title="{}">✓ {}</span>'.format(  # nosec B308 B703: every value in it is escaped
-            local.strftime("%Y-%m-%d %H:%M"), escape(timefmt.ago_phrase(done, now, language=language))))
-    overdue = value < now
-    return mark_safe('<span class="clock {}" title="{}">{}{}</span>'.format(  # nosec B308 B703: every value in it is escaped
-        "clock-overdue" if overdue else "clock-ok", escape(local.strftime("%Y-%m-%d %H:%M %Z")),
-        "⚠\u00a0" if overdue else "", escape(timefmt.due_phrase(value, now, language=language))))
-
-
 def queue_rows(cases, *, now=None) -> list[QueueRow]:
     """One QueueRow per case of queue_page_cases (or queue_cases), in their order."""
     now = now or timezone.now()
-    tz = timezone.get_current_timezone()
     language = translation.get_language()
     categories = {value: gettext(str(label)) for value, label in CaseCategory.choices}
     channels = {value: gettext(str(label)) for value, label in CaseChannel.choices}
@@ -101,18 +79,19 @@ def queue_rows(cases, *, now=None) -> list[QueueRow]:
             case=case,
             url=url.replace(str(_NUMBER), str(case.arrival_number)),
             is_overdue=is_open and bool(case.resolution_due_at) and case.resolution_due_at < now,
-            arrived=_when(case.arrived_at, tz, language),
+            arrived=timefmt.time_html(case.arrived_at, "d M H:i", language=language),
             waited=timefmt.span(now - case.arrived_at, language=language) if case.arrived_at else "",
             subject=subject if len(subject) <= 60 else Truncator(subject).chars(60),
             category=categories.get(case.category, case.category),
             channel=channels.get(case.channel, case.channel),
             owner=case.owner.get_username() if case.owner_id else "",
             is_date_critical=is_date_critical,
-            promised=date_format(order.promised_delivery_date, "d M") if is_date_critical
+            promised=formatting.date_brief_local(order.promised_delivery_date, language) if is_date_critical
             and order.promised_delivery_date else "",
-            first_response=(_due_badge(case.first_response_due_at, now, tz, language, case.first_responded_at)
+            first_response=(timefmt.due_badge_html(case.first_response_due_at, case.first_responded_at, now=now,
+                                                   language=language)
                             if is_open else dash),
-            resolution=(_due_badge(case.resolution_due_at, now, tz, language) if is_open
+            resolution=(timefmt.due_badge_html(case.resolution_due_at, now=now, language=language) if is_open
                         else statuses.get(case.status, case.status)),
             promises=promises,
         ))

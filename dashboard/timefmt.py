@@ -8,8 +8,13 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 
 from django.utils import timezone, translation
+from django.utils.dateformat import format as date_format
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
+
+from caseapp import formatting
 
 MINUTE, HOUR, DAY = "min", "h", "day"
 
@@ -66,3 +71,38 @@ def ago_phrase(when: datetime | None, now: datetime | None = None, *, language: 
         return ""
     now = now or timezone.now()
     return _phrase(language or translation.get_language(), AGO, *_span_parts(now - when))
+
+
+def time_html(value: datetime | None, fmt: str = "Y-m-d H:i", *, language: str | None = None) -> SafeString | str:
+    """A <time> element in the current time zone, with the exact time as its title ({% when %}, the queue's rows)."""
+    if not value:
+        return ""
+    local = timezone.localtime(value)
+    # "Y-m-d H:i" as Django's date format writes it, without parsing the format string on every call (a case page
+    # shows dozens of these); "T" is the zone's abbreviation, as the format's "T" gives it.
+    minute = f"{local.year:04d}-{local.month:02d}-{local.day:02d} {local.hour:02d}:{local.minute:02d}"
+    if fmt == "Y-m-d H:i":
+        shown = minute
+    elif fmt == "d M H:i":
+        shown = formatting.datetime_brief_local(local, language or translation.get_language() or "en")
+    else:
+        shown = date_format(local, fmt)
+    # Django's "T" is empty for a wall time the zone has twice (or never): those go through date_format.
+    zone = local.tzname() if local.utcoffset() == local.replace(fold=1 - local.fold).utcoffset() else None
+    return format_html('<time datetime="{}" title="{}">{}</time>', value.isoformat(),
+                       f"{minute} {zone}" if zone is not None else date_format(local, "Y-m-d H:i T"), shown)
+
+
+def due_badge_html(value: datetime | None, done: datetime | None = None, *, now: datetime | None = None,
+                   language: str | None = None) -> SafeString | str:
+    """An SLA clock: calm while there is time, loud when overdue; "met" once done ({% due_badge %}, the queue)."""
+    if not value:
+        return ""
+    local = timezone.localtime(value)
+    if done:
+        return format_html('<span class="clock clock-met" title="{}">✓ {}</span>',
+                           local.strftime("%Y-%m-%d %H:%M"), ago_phrase(done, now, language=language))
+    overdue = value < (now or timezone.now())
+    return format_html('<span class="clock {}" title="{}">{}{}</span>',
+                       "clock-overdue" if overdue else "clock-ok", local.strftime("%Y-%m-%d %H:%M %Z"),
+                       "⚠\u00a0" if overdue else "", due_phrase(value, now, language=language))

@@ -1,6 +1,5 @@
 from django import template
-from django.utils import timezone, translation
-from django.utils.html import format_html
+from django.utils import timezone
 
 from caseapp import formatting
 from dashboard import timefmt
@@ -33,42 +32,13 @@ def is_past(value):
 @register.simple_tag
 def when(value, fmt="Y-m-d H:i"):
     """A <time> element in the user's time zone, with the exact time as its title."""
-    if not value:
-        return ""
-    from django.utils.dateformat import format as date_format
-
-    local = timezone.localtime(value)
-    # "Y-m-d H:i" as Django's date format writes it, without parsing the format string on every call (a case page
-    # shows dozens of these); "T" is the zone's abbreviation, as the format's "T" gives it.
-    minute = f"{local.year:04d}-{local.month:02d}-{local.day:02d} {local.hour:02d}:{local.minute:02d}"
-    if fmt == "Y-m-d H:i":
-        shown = minute
-    elif fmt == "d M H:i":
-        shown = formatting.datetime_brief_local(local, translation.get_language() or "en")
-    else:
-        shown = date_format(local, fmt)
-    # Django's "T" is empty for a wall time the zone has twice (or never): those go through date_format.
-    zone = local.tzname() if local.utcoffset() == local.replace(fold=1 - local.fold).utcoffset() else None
-    return format_html('<time datetime="{}" title="{}">{}</time>', value.isoformat(),
-                       f"{minute} {zone}" if zone is not None else date_format(local, "Y-m-d H:i T"), shown)
+    return timefmt.time_html(value, fmt)
 
 
 @register.simple_tag
 def due_badge(value, done=None):
     """An SLA clock: calm while there is time, loud when overdue; "met" once done."""
-    if not value:
-        return ""
-    if done:
-        return format_html('<span class="clock clock-met" title="{}">✓ {}</span>',
-                           timezone.localtime(value).strftime("%Y-%m-%d %H:%M"), timefmt.ago_phrase(done))
-    overdue = value < timezone.now()
-    return format_html(
-        '<span class="clock {}" title="{}">{}{}</span>',
-        "clock-overdue" if overdue else "clock-ok",
-        timezone.localtime(value).strftime("%Y-%m-%d %H:%M %Z"),
-        "⚠\u00a0" if overdue else "",
-        timefmt.due_phrase(value),
-    )
+    return timefmt.due_badge_html(value, done)
 
 
 @register.simple_tag(takes_context=True)

@@ -374,3 +374,13 @@ def esp_api():
     for api in started:
         api.server.shutdown()
         api.server.server_close()
+
+
+@pytest.fixture
+def smtp_settings(settings, smtp_server, smtp):
+    """Django's SMTP backend to the test's listener, three attempts a message."""
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = "127.0.0.1"
+    settings.EMAIL_PORT = smtp_server.port
+    settings.NOTIFICATIONS_MAX_ATTEMPTS = 3
+    return smtp

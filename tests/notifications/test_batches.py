@@ -107,15 +107,6 @@ def test_message_queue_many_inserts_only_new_keys_and_hands_over_in_batches(sett
 
 
 @pytest.fixture
-def smtp_settings(settings, smtp_server, smtp):
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST = "127.0.0.1"
-    settings.EMAIL_PORT = smtp_server.port
-    settings.NOTIFICATIONS_MAX_ATTEMPTS = 3
-    return smtp
-
-
-@pytest.fixture
 def sessions(monkeypatch):
     """How many provider sessions (get_connection calls) the sends opened."""
     opened = []

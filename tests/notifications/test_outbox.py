@@ -156,15 +156,6 @@ def test_the_backoff_doubles_and_stays_below_the_visibility_timeout(settings):
         "visibility_timeout", 3600)
 
 
-@pytest.fixture
-def smtp_settings(settings, smtp_server, smtp):
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST = "127.0.0.1"
-    settings.EMAIL_PORT = smtp_server.port
-    settings.NOTIFICATIONS_MAX_ATTEMPTS = 3
-    return smtp
-
-
 def test_a_temporary_error_keeps_the_row_queued_with_a_later_attempt(smtp_settings):
     # given an SMTP server answering 451 once
     smtp_settings.replies = ["451 4.3.0 Mailbox busy, try again later"]
